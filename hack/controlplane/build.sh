@@ -4,7 +4,7 @@
 # etcd (go.etcd.io/etcd/server/v3), kwok and kwokctl (sigs.k8s.io/kwok), fake-gcs-server.
 # Binaries are cached outside the repository, keyed by version:
 #   ${FINETUNE_CACHE:-~/.cache/finetune-operator}/controlplane/<key>/bin
-# Prints the bin directory on stdout. Safe to run concurrently (flock).
+# Prints the bin directory on stdout. Safe to run concurrently (flock per binary group).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
@@ -16,11 +16,13 @@ bin="$out/bin"
 mkdir -p "$out"
 log() { echo "[controlplane] $*" >&2; }
 
-exec 9>"$out/.lock"
+lockname="${*:-all}"; exec 9>"$out/.lock-${lockname// /_}"
 flock 9
 
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 all=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl fake-gcs-server)
+# Optional arguments restrict the build to the named binaries (e.g. `build.sh fake-gcs-server`).
+if [[ $# -gt 0 ]]; then all=("$@"); fi
 missing=()
 for b in "${all[@]}"; do [[ -x "$bin/$b" ]] || missing+=("$b"); done
 if [[ ${#missing[@]} -eq 0 ]]; then
