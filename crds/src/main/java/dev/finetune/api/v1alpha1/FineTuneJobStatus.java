@@ -1,0 +1,193 @@
+package dev.finetune.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Observed state of a FineTuneJob, written only by the operator. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class FineTuneJobStatus {
+  @JsonPropertyDescription(
+      "Pending, Validating, Provisioning, Training, Evaluating, Succeeded or Failed.")
+  public Phase phase;
+
+  @JsonPropertyDescription("The metadata.generation this status describes.")
+  public Long observedGeneration;
+
+  @JsonPropertyDescription("One line on what is happening now, or why the job failed.")
+  public String message;
+
+  @JsonPropertyDescription(
+      "kstatus-style conditions: DatasetValid, AcceleratorSelected, IdentityBound, CapacityReady,"
+          + " TrainingComplete, EvaluationComplete, QualityGatePassed and Ready.")
+  public List<Condition> conditions = new ArrayList<>();
+
+  @JsonPropertyDescription("What validation found in the data.")
+  public DatasetStatus dataset;
+
+  @JsonPropertyDescription("The accelerator chosen, where, and why.")
+  public HardwareStatus hardware;
+
+  @JsonPropertyDescription("Progress of the trainer.")
+  public TrainingStatus training;
+
+  @JsonPropertyDescription("ROUGE of the base and the tuned model, and the gate verdict.")
+  public EvaluationStatus evaluation;
+
+  @JsonPropertyDescription("Where the results are.")
+  public OutputStatus output;
+
+  @JsonPropertyDescription("GPU time used and its estimated price.")
+  public CostStatus cost;
+
+  @JsonPropertyDescription("When the operator first saw the job (RFC 3339).")
+  public String startTime;
+
+  @JsonPropertyDescription("When the job reached Succeeded or Failed (RFC 3339).")
+  public String completionTime;
+
+  /** Lifecycle phases. */
+  public enum Phase {
+    Pending,
+    Validating,
+    Provisioning,
+    Training,
+    Evaluating,
+    Succeeded,
+    Failed;
+
+    public boolean terminal() {
+      return this == Succeeded || this == Failed;
+    }
+  }
+
+  /** Dataset validation results. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class DatasetStatus {
+    @JsonPropertyDescription("Detected or declared record format.")
+    public String format;
+
+    @JsonPropertyDescription("Valid training examples.")
+    public Long trainExamples;
+
+    @JsonPropertyDescription("Valid evaluation examples (validation file or held-out split).")
+    public Long validationExamples;
+
+    @JsonPropertyDescription("Characters in all examples.")
+    public Long characters;
+
+    @JsonPropertyDescription("Estimated tokens in all examples.")
+    public Long estimatedTokens;
+
+    @JsonPropertyDescription("sha256 of the training object as read.")
+    public String trainSha256;
+
+    @JsonPropertyDescription("sha256 of the validation object as read.")
+    public String validationSha256;
+
+    @JsonPropertyDescription("Number of invalid lines.")
+    public Long errorCount;
+
+    @JsonPropertyDescription("The first errors, as file:line: field: reason.")
+    public List<String> errors;
+  }
+
+  /** Accelerator decision. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class HardwareStatus {
+    public String accelerator;
+    public Integer count;
+    public String machineType;
+    public Boolean spot;
+    public String nodePool;
+
+    @JsonPropertyDescription("Why this accelerator was chosen, with the memory estimate.")
+    public String reason;
+  }
+
+  /** Trainer progress. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class TrainingStatus {
+    @JsonPropertyDescription("Name of the batch/v1 Job running the trainer.")
+    public String jobName;
+
+    @JsonPropertyDescription("Trainer pods started, including restarts after preemption.")
+    public Integer attempts;
+
+    @JsonPropertyDescription("Trainer pods evicted by spot preemption or node maintenance.")
+    public Integer preemptions;
+
+    @JsonPropertyDescription("Failed trainer pods (not counting preemptions).")
+    public Integer failures;
+
+    public Long step;
+    public Long totalSteps;
+    public Double epoch;
+
+    @JsonPropertyDescription("Percent done, such as 42%.")
+    public String progress;
+
+    public Double loss;
+    public Double evalLoss;
+    public Double tokensPerSecond;
+
+    @JsonPropertyDescription("Newest resumable checkpoint.")
+    public String lastCheckpoint;
+
+    @JsonPropertyDescription("Estimated completion time (RFC 3339).")
+    public String eta;
+
+    @JsonPropertyDescription("When the trainer last reported progress (RFC 3339).")
+    public String updatedAt;
+  }
+
+  /** Evaluation results. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class EvaluationStatus {
+    @JsonPropertyDescription("Examples scored.")
+    public Integer examples;
+
+    @JsonPropertyDescription("Per metric: baseline, tuned and delta of the mean F-measure.")
+    public Map<String, MetricResult> metrics = new LinkedHashMap<>();
+
+    @JsonPropertyDescription("Passed, Failed or NotConfigured.")
+    public String gate;
+
+    @JsonPropertyDescription("The gate verdict with its numbers.")
+    public String gateMessage;
+
+    @JsonPropertyDescription("Where the predictions are.")
+    public String predictionsUri;
+  }
+
+  /** One metric's result. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class MetricResult {
+    public Double baseline;
+    public Double tuned;
+    public Double delta;
+  }
+
+  /** Result locations. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class OutputStatus {
+    public String adapterUri;
+    public String manifestUri;
+
+    @JsonPropertyDescription("The exact model commit trained on, from manifest.json.")
+    public String resolvedRevision;
+  }
+
+  /** Cost. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class CostStatus {
+    public Double gpuHours;
+
+    @JsonPropertyDescription("Estimated price in USD from the operator's price table.")
+    public Double estimatedUsd;
+  }
+}
