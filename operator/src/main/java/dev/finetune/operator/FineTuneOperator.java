@@ -1,0 +1,90 @@
+package dev.finetune.operator;
+
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.operator.health.HttpEndpoints;
+import dev.finetune.operator.reconcile.FineTuneJobReconciler;
+import dev.finetune.operator.reconcile.Flow;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Wires JOSDK, the reconciler, metrics, probes and leader election. */
+public final class FineTuneOperator implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(FineTuneOperator.class);
+  public static final String LEASE_NAME = "finetune-operator-leader";
+
+  private final Operator operator;
+  private final HttpEndpoints http;
+  private final PrometheusMeterRegistry registry;
+
+  public FineTuneOperator(
+      KubernetesClient client, OperatorConfig config, Flow.Ports ports, String httpHost)
+      throws IOException {
+    registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    MicrometerMetrics metrics =
+        MicrometerMetrics.newPerResourceCollectingMicrometerMetricsBuilder(registry).build();
+    operator =
+        new Operator(
+            o -> {
+              o.withKubernetesClient(client)
+                  .withMetrics(metrics)
+                  .withCloseClientOnStop(false)
+                  .withStopOnInformerErrorDuringStartup(true);
+              if (config.leaderElection()) {
+                o.withLeaderElectionConfiguration(
+                    new LeaderElectionConfiguration(LEASE_NAME, config.leaseNamespace()));
+              }
+            });
+    FineTuneJobReconciler reconciler = new FineTuneJobReconciler(config, ports, Clock.systemUTC());
+    operator.register(
+        reconciler,
+        o -> {
+          if (!config.namespaces().isEmpty()) {
+            o.settingNamespaces(config.namespaces());
+          }
+        });
+    http =
+        new HttpEndpoints(
+            httpHost,
+            config.httpPort(),
+            registry,
+            () -> operator.getRuntimeInfo().allEventSourcesAreHealthy(),
+            () ->
+                operator.getRuntimeInfo().isStarted()
+                    && operator.getRuntimeInfo().allEventSourcesAreHealthy());
+    LOG.info("metrics and probes on {}:{}", httpHost, http.port());
+  }
+
+  public void start() {
+    operator.start();
+  }
+
+  public int httpPort() {
+    return http.port();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  @Override
+  public void close() {
+    try {
+      operator.stop();
+    } finally {
+      http.close();
+    }
+  }
+
+  /** The resource class, for callers that register CRDs. */
+  public static Class<FineTuneJob> resourceClass() {
+    return FineTuneJob.class;
+  }
+}

@@ -1,0 +1,246 @@
+package dev.finetune.operator.children;
+
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.HardwareSpec;
+import dev.finetune.api.v1alpha1.ModelSpec;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyRule;
+import io.fabric8.kubernetes.api.model.batch.v1.PodFailurePolicyRuleBuilder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The trainer's batch/v1 Job. Created once and never updated (a Job's pod template is immutable,
+ * and the spec of a FineTuneJob is too).
+ */
+public final class TrainerJob {
+  public static final String CONTAINER = "trainer";
+  public static final String GPU_RESOURCE = "nvidia.com/gpu";
+  public static final String ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator";
+  public static final String NODE_POOL_LABEL = "cloud.google.com/gke-nodepool";
+  public static final String SPOT_LABEL = "cloud.google.com/gke-spot";
+
+  /** Exit code of the trainer for bad config or data: retrying cannot help. */
+  public static final int EXIT_BAD_INPUT = 2;
+
+  private TrainerJob() {}
+
+  /**
+   * What the Job should look like.
+   *
+   * @param placement where the pod may run: accelerator, GPU count, spot, and for managed
+   *     provisioning the node pool
+   */
+  public static Job desired(
+      FineTuneJob job, String image, Placement placement, int backoffLimit, String gcsEndpoint) {
+    String name = Labels.childName(job);
+    Map<String, String> labels = Labels.forChild(job, "trainer");
+    Map<String, String> annotations = new LinkedHashMap<>();
+    annotations.put(Owners.OWNER_NAME, job.getMetadata().getName());
+    annotations.put(Owners.OWNER_NAMESPACE, job.getMetadata().getNamespace());
+
+    Map<String, String> nodeSelector = new LinkedHashMap<>();
+    nodeSelector.put(ACCELERATOR_LABEL, placement.accelerator());
+    if (placement.nodePool() != null) {
+      nodeSelector.put(NODE_POOL_LABEL, placement.nodePool());
+    }
+    if (placement.spot()) {
+      nodeSelector.put(SPOT_LABEL, "true");
+    }
+
+    List<Toleration> tolerations = new ArrayList<>();
+    tolerations.add(
+        new TolerationBuilder()
+            .withKey(GPU_RESOURCE)
+            .withOperator("Exists")
+            .withEffect("NoSchedule")
+            .build());
+    if (placement.spot()) {
+      tolerations.add(
+          new TolerationBuilder()
+              .withKey(SPOT_LABEL)
+              .withOperator("Equal")
+              .withValue("true")
+              .withEffect("NoSchedule")
+              .build());
+    }
+
+    Quantity gpus = new Quantity(Integer.toString(placement.gpuCount()));
+    List<EnvVar> env = new ArrayList<>();
+    env.add(env("FINETUNE_CONFIG", TrainerConfigMap.MOUNT_PATH + "/" + TrainerConfigMap.KEY));
+    env.add(env("HF_HOME", "/workspace/hf"));
+    env.add(env("TMPDIR", "/tmp"));
+    env.add(env("HOME", "/workspace"));
+    if (gcsEndpoint != null) {
+      env.add(env("STORAGE_EMULATOR_HOST", gcsEndpoint));
+    }
+
+    List<VolumeMount> mounts = new ArrayList<>();
+    mounts.add(mount("config", TrainerConfigMap.MOUNT_PATH, true));
+    mounts.add(mount("workspace", "/workspace", false));
+    mounts.add(mount("tmp", "/tmp", false));
+    mounts.add(mount("dshm", "/dev/shm", false));
+    List<Volume> volumes = new ArrayList<>();
+    volumes.add(
+        new VolumeBuilder()
+            .withName("config")
+            .withNewConfigMap()
+            .withName(name)
+            .endConfigMap()
+            .build());
+    volumes.add(new VolumeBuilder().withName("workspace").withNewEmptyDir().endEmptyDir().build());
+    volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
+    volumes.add(
+        new VolumeBuilder()
+            .withName("dshm")
+            .withNewEmptyDir()
+            .withMedium("Memory")
+            .endEmptyDir()
+            .build());
+    ModelSpec.SecretKeyRef token = job.getSpec().model.tokenSecretRef;
+    if (token != null) {
+      mounts.add(mount("hf-token", "/var/run/secrets/finetune/hf", true));
+      volumes.add(
+          new VolumeBuilder()
+              .withName("hf-token")
+              .withNewSecret()
+              .withSecretName(token.name)
+              .addNewItem()
+              .withKey(token.key == null ? "token" : token.key)
+              .withPath("token")
+              .endItem()
+              .endSecret()
+              .build());
+    }
+
+    return new JobBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace(job.getMetadata().getNamespace())
+        .withLabels(labels)
+        .withAnnotations(annotations)
+        .withOwnerReferences(Owners.controllerRef(job))
+        .endMetadata()
+        .withNewSpec()
+        .withBackoffLimit(backoffLimit)
+        .withActiveDeadlineSeconds(Durations.parseSeconds(maxRuntime(job)))
+        .withNewPodFailurePolicy()
+        .withRules(ignorePreemption(), failOnBadInput())
+        .endPodFailurePolicy()
+        .withNewTemplate()
+        .withNewMetadata()
+        .withLabels(labels)
+        .withAnnotations(annotations)
+        .endMetadata()
+        .withNewSpec()
+        .withRestartPolicy("Never")
+        .withServiceAccountName(name)
+        .withAutomountServiceAccountToken(false)
+        .withNodeSelector(nodeSelector)
+        .withTolerations(tolerations)
+        .withTerminationGracePeriodSeconds(30L)
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(1000L)
+        .withRunAsGroup(1000L)
+        .withFsGroup(1000L)
+        .withNewSeccompProfile()
+        .withType("RuntimeDefault")
+        .endSeccompProfile()
+        .endSecurityContext()
+        .withContainers(
+            new ContainerBuilder()
+                .withName(CONTAINER)
+                .withImage(image)
+                .withCommand(
+                    "python",
+                    "-m",
+                    "finetune_trainer",
+                    "--config",
+                    TrainerConfigMap.MOUNT_PATH + "/" + TrainerConfigMap.KEY)
+                .withEnv(env)
+                .withVolumeMounts(mounts)
+                .withTerminationMessagePolicy("FallbackToLogsOnError")
+                .withNewResources()
+                .withRequests(Map.of(GPU_RESOURCE, gpus))
+                .withLimits(Map.of(GPU_RESOURCE, gpus))
+                .endResources()
+                .withNewSecurityContext()
+                .withAllowPrivilegeEscalation(false)
+                .withReadOnlyRootFilesystem(true)
+                .withRunAsNonRoot(true)
+                .withNewCapabilities()
+                .withDrop("ALL")
+                .endCapabilities()
+                .endSecurityContext()
+                .build())
+        .withVolumes(volumes)
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  /** Spot preemption and node maintenance evict the pod: resume, do not count it. */
+  static PodFailurePolicyRule ignorePreemption() {
+    return new PodFailurePolicyRuleBuilder()
+        .withAction("Ignore")
+        .addNewOnPodCondition()
+        .withType("DisruptionTarget")
+        .withStatus("True")
+        .endOnPodCondition()
+        .build();
+  }
+
+  /** Exit code 2 means bad config or data: fail the Job at once. */
+  static PodFailurePolicyRule failOnBadInput() {
+    return new PodFailurePolicyRuleBuilder()
+        .withAction("FailJob")
+        .withNewOnExitCodes()
+        .withContainerName(CONTAINER)
+        .withOperator("In")
+        .withValues(EXIT_BAD_INPUT)
+        .endOnExitCodes()
+        .build();
+  }
+
+  static String maxRuntime(FineTuneJob job) {
+    HardwareSpec hw = job.getSpec().hardware;
+    return hw == null || hw.maxRuntime == null ? "24h" : hw.maxRuntime;
+  }
+
+  private static EnvVar env(String name, String value) {
+    return new EnvVarBuilder().withName(name).withValue(value).build();
+  }
+
+  private static VolumeMount mount(String name, String path, boolean readOnly) {
+    return new VolumeMountBuilder()
+        .withName(name)
+        .withMountPath(path)
+        .withReadOnly(readOnly)
+        .build();
+  }
+
+  /**
+   * Where the trainer pod may run.
+   *
+   * @param accelerator GKE accelerator name (node label cloud.google.com/gke-accelerator)
+   * @param gpuCount GPUs requested
+   * @param spot whether the pod must run on spot nodes
+   * @param nodePool managed node pool name, or null to let the scheduler pick any pool
+   */
+  public record Placement(String accelerator, int gpuCount, boolean spot, String nodePool) {}
+}

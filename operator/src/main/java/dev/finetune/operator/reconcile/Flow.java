@@ -1,0 +1,106 @@
+package dev.finetune.operator.reconcile;
+
+import dev.finetune.api.v1alpha1.FineTuneJobStatus;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
+import dev.finetune.operator.reconcile.ports.AcceleratorSizing;
+import dev.finetune.operator.reconcile.ports.Capacity;
+import dev.finetune.operator.reconcile.ports.DatasetCheck;
+import dev.finetune.operator.reconcile.ports.Evaluation;
+import dev.finetune.operator.reconcile.ports.IdentityBinding;
+import dev.finetune.operator.reconcile.ports.ProgressSource;
+import dev.finetune.operator.reconcile.steps.BindIdentityStep;
+import dev.finetune.operator.reconcile.steps.EnsureCapacityStep;
+import dev.finetune.operator.reconcile.steps.EvaluateStep;
+import dev.finetune.operator.reconcile.steps.ObserveTrainingStep;
+import dev.finetune.operator.reconcile.steps.SelectAcceleratorStep;
+import dev.finetune.operator.reconcile.steps.StartStep;
+import dev.finetune.operator.reconcile.steps.ValidateDatasetStep;
+import java.util.Optional;
+
+/**
+ * The phase machine: which step comes next for a job, read from its status alone (so an operator
+ * restart at any point picks up where it was).
+ */
+public final class Flow {
+  private final Step start = new StartStep();
+  private final Step validate;
+  private final Step select;
+  private final Step identity;
+  private final Step capacity;
+  private final Step train;
+  private final Step evaluate;
+
+  public Flow(Ports ports) {
+    this.validate = new ValidateDatasetStep(ports.dataset());
+    this.select = new SelectAcceleratorStep(ports.sizing());
+    this.identity = new BindIdentityStep(ports.identity());
+    this.capacity = new EnsureCapacityStep(ports.capacity());
+    this.train = new ObserveTrainingStep(ports.progress());
+    this.evaluate = new EvaluateStep(ports.evaluation());
+  }
+
+  /** The next step, or empty when the job is finished. */
+  public Optional<Step> next(FineTuneJobStatus status) {
+    Phase phase = status.phase == null ? Phase.Pending : status.phase;
+    return switch (phase) {
+      case Pending -> Optional.of(start);
+      case Validating -> Optional.of(validate);
+      case Provisioning -> {
+        if (!Conditions.isTrue(status, Conditions.ACCELERATOR_SELECTED)) {
+          yield Optional.of(select);
+        }
+        if (!Conditions.isTrue(status, Conditions.IDENTITY_BOUND)) {
+          yield Optional.of(identity);
+        }
+        yield Optional.of(capacity);
+      }
+      case Training -> Optional.of(train);
+      case Evaluating -> Optional.of(evaluate);
+      case Succeeded, Failed -> Optional.empty();
+    };
+  }
+
+  /** The outside systems the flow talks to, each behind a small interface. */
+  public record Ports(
+      DatasetCheck dataset,
+      AcceleratorSizing sizing,
+      IdentityBinding identity,
+      Capacity capacity,
+      ProgressSource progress,
+      Evaluation evaluation) {
+    /** Everything not built yet says so. */
+    public static Ports notImplemented() {
+      return new Ports(
+          DatasetCheck.NOT_IMPLEMENTED,
+          AcceleratorSizing.NOT_IMPLEMENTED,
+          IdentityBinding.NOT_IMPLEMENTED,
+          Capacity.NOT_IMPLEMENTED,
+          ProgressSource.NONE,
+          Evaluation.NOT_IMPLEMENTED);
+    }
+
+    public Ports withDataset(DatasetCheck d) {
+      return new Ports(d, sizing, identity, capacity, progress, evaluation);
+    }
+
+    public Ports withSizing(AcceleratorSizing s) {
+      return new Ports(dataset, s, identity, capacity, progress, evaluation);
+    }
+
+    public Ports withIdentity(IdentityBinding i) {
+      return new Ports(dataset, sizing, i, capacity, progress, evaluation);
+    }
+
+    public Ports withCapacity(Capacity c) {
+      return new Ports(dataset, sizing, identity, c, progress, evaluation);
+    }
+
+    public Ports withProgress(ProgressSource p) {
+      return new Ports(dataset, sizing, identity, capacity, p, evaluation);
+    }
+
+    public Ports withEvaluation(Evaluation e) {
+      return new Ports(dataset, sizing, identity, capacity, progress, e);
+    }
+  }
+}

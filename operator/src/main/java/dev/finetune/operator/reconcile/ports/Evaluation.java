@@ -1,0 +1,29 @@
+package dev.finetune.operator.reconcile.ports;
+
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.EvaluationStatus;
+
+/** Scores baseline and tuned predictions with ROUGE and applies the gate. */
+public interface Evaluation {
+  Outcome evaluate(FineTuneJob job);
+
+  default void forget(FineTuneJob job) {}
+
+  sealed interface Outcome {}
+
+  record Running(String message) implements Outcome {}
+
+  /**
+   * Scores computed.
+   *
+   * @param gatePassed null when no gate is configured
+   */
+  record Scored(EvaluationStatus result, Boolean gatePassed, String gateMessage)
+      implements Outcome {}
+
+  record Invalid(String reason, String message) implements Outcome {}
+
+  record NotImplemented(String what) implements Outcome {}
+
+  Evaluation NOT_IMPLEMENTED = job -> new NotImplemented("ROUGE evaluation of predictions");
+}

@@ -1,0 +1,76 @@
+package dev.finetune.operator.reconcile.steps;
+
+import dev.finetune.api.v1alpha1.IdentitySpec;
+import dev.finetune.operator.children.Labels;
+import dev.finetune.operator.children.TrainerServiceAccount;
+import dev.finetune.operator.reconcile.Conditions;
+import dev.finetune.operator.reconcile.JobContext;
+import dev.finetune.operator.reconcile.Step;
+import dev.finetune.operator.reconcile.StepResult;
+import dev.finetune.operator.reconcile.ports.IdentityBinding;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import java.util.Map;
+
+/**
+ * Provisioning (2/3): the job's Kubernetes service account, and its Google identity under the
+ * namespace policy. Nothing is bound that the namespace does not allow.
+ */
+public final class BindIdentityStep implements Step {
+  public static final String ALLOWED_ANNOTATION = "finetune.dev/allowed-gcp-service-accounts";
+  private final IdentityBinding binding;
+
+  public BindIdentityStep(IdentityBinding binding) {
+    this.binding = binding;
+  }
+
+  @Override
+  public String name() {
+    return "bind-identity";
+  }
+
+  @Override
+  public StepResult run(JobContext ctx) {
+    String ns = ctx.job().getMetadata().getNamespace();
+    Namespace namespace = ctx.client().namespaces().withName(ns).get();
+    Map<String, String> annotations =
+        namespace == null || namespace.getMetadata().getAnnotations() == null
+            ? Map.of()
+            : namespace.getMetadata().getAnnotations();
+    String allowed = annotations.get(ALLOWED_ANNOTATION);
+
+    IdentitySpec identity = ctx.job().getSpec().identity;
+    if (identity != null
+        && identity.mode != IdentitySpec.Mode.DIRECT
+        && identity.gcpServiceAccount != null) {
+      NamespacePolicy.Verdict verdict =
+          NamespacePolicy.check(ns, allowed, identity.gcpServiceAccount);
+      if (!verdict.allowed()) {
+        // Refused before anything is created or bound. Not retried: the spec cannot change.
+        return ctx.fail(Conditions.IDENTITY_BOUND, "NotAllowed", verdict.message());
+      }
+    }
+
+    ServiceAccount sa = TrainerServiceAccount.desired(ctx.job());
+    ctx.client().resource(sa).fieldManager(Labels.FIELD_MANAGER).forceConflicts().serverSideApply();
+
+    IdentityBinding.Outcome outcome = binding.bind(ctx.job(), sa.getMetadata().getName(), allowed);
+    if (outcome instanceof IdentityBinding.Bound b) {
+      ctx.condition(Conditions.IDENTITY_BOUND, Conditions.TRUE, b.reason(), b.message());
+      return StepResult.proceed();
+    }
+    if (outcome instanceof IdentityBinding.NotAllowed na) {
+      return ctx.fail(Conditions.IDENTITY_BOUND, "NotAllowed", na.message());
+    }
+    if (outcome instanceof IdentityBinding.Retry r) {
+      ctx.condition(Conditions.IDENTITY_BOUND, Conditions.FALSE, r.reason(), r.message());
+      ctx.status().message = r.message();
+      return StepResult.requeueAfter(r.after());
+    }
+    if (outcome instanceof IdentityBinding.Failed f) {
+      return ctx.fail(Conditions.IDENTITY_BOUND, f.reason(), f.message());
+    }
+    return ctx.notImplemented(
+        Conditions.IDENTITY_BOUND, ((IdentityBinding.NotImplemented) outcome).what());
+  }
+}

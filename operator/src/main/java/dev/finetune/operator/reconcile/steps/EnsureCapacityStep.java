@@ -1,0 +1,89 @@
+package dev.finetune.operator.reconcile.steps;
+
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.HardwareStatus;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
+import dev.finetune.api.v1alpha1.HardwareSpec;
+import dev.finetune.operator.reconcile.Conditions;
+import dev.finetune.operator.reconcile.JobContext;
+import dev.finetune.operator.reconcile.Step;
+import dev.finetune.operator.reconcile.StepResult;
+import dev.finetune.operator.reconcile.ports.Capacity;
+
+/**
+ * Provisioning (3/3): GPU nodes the trainer can land on. existing and autoprovision need only the
+ * pod's selectors and tolerations; managed keeps one GKE node pool per shape.
+ */
+public final class EnsureCapacityStep implements Step {
+  private final Capacity capacity;
+
+  public EnsureCapacityStep(Capacity capacity) {
+    this.capacity = capacity;
+  }
+
+  @Override
+  public String name() {
+    return "ensure-capacity";
+  }
+
+  @Override
+  public StepResult run(JobContext ctx) {
+    HardwareSpec hw = ctx.job().getSpec().hardware;
+    HardwareSpec.Provisioning mode =
+        hw == null || hw.provisioning == null ? HardwareSpec.Provisioning.MANAGED : hw.provisioning;
+    HardwareStatus status = ctx.status().hardware;
+    switch (mode) {
+      case EXISTING -> {
+        return ready(
+            ctx,
+            "ExistingNodePools",
+            "the trainer selects existing node pools labelled cloud.google.com/gke-accelerator="
+                + status.accelerator);
+      }
+      case AUTOPROVISION -> {
+        return ready(
+            ctx,
+            "AutoProvisioned",
+            "GKE node auto-provisioning creates "
+                + status.accelerator
+                + " nodes when the trainer pod is pending");
+      }
+      default -> {
+        int attempt =
+            Conditions.get(ctx.status(), Conditions.CAPACITY_READY)
+                .map(c -> "WaitingForCapacity".equals(c.getReason()) ? 1 : 0)
+                .orElse(0);
+        Capacity.Outcome o =
+            capacity.ensure(
+                status.accelerator, status.count, Boolean.TRUE.equals(status.spot), attempt);
+        if (o instanceof Capacity.Ready r) {
+          status.nodePool = r.nodePool();
+          status.machineType = r.machineType();
+          return ready(ctx, "NodePoolReady", "node pool " + r.nodePool() + " is ready");
+        }
+        if (o instanceof Capacity.Creating c) {
+          status.nodePool = c.nodePool();
+          ctx.condition(Conditions.CAPACITY_READY, Conditions.FALSE, "Creating", c.message());
+          ctx.status().message = c.message();
+          return StepResult.requeueAfter(java.time.Duration.ofSeconds(15));
+        }
+        if (o instanceof Capacity.Waiting w) {
+          ctx.condition(
+              Conditions.CAPACITY_READY, Conditions.FALSE, "WaitingForCapacity", w.message());
+          ctx.status().message = w.reason() + ": " + w.message();
+          return StepResult.requeueAfter(w.retryAfter());
+        }
+        if (o instanceof Capacity.Failed f) {
+          return ctx.fail(Conditions.CAPACITY_READY, f.reason(), f.message());
+        }
+        return ctx.notImplemented(Conditions.CAPACITY_READY, ((Capacity.NotImplemented) o).what());
+      }
+    }
+  }
+
+  private static StepResult ready(JobContext ctx, String reason, String message) {
+    ctx.condition(Conditions.CAPACITY_READY, Conditions.TRUE, reason, message);
+    ctx.condition(Conditions.READY, Conditions.FALSE, "Training", "starting the trainer");
+    ctx.phase(Phase.Training, "starting the trainer");
+    return StepResult.proceed();
+  }
+}

@@ -1,0 +1,64 @@
+package dev.finetune.operator.reconcile.steps;
+
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.OutputStatus;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
+import dev.finetune.operator.reconcile.Conditions;
+import dev.finetune.operator.reconcile.JobContext;
+import dev.finetune.operator.reconcile.Step;
+import dev.finetune.operator.reconcile.StepResult;
+import dev.finetune.operator.reconcile.ports.Evaluation;
+import java.time.Duration;
+
+/** Evaluating: ROUGE of baseline and tuned predictions, then the quality gate. */
+public final class EvaluateStep implements Step {
+  private final Evaluation evaluation;
+
+  public EvaluateStep(Evaluation evaluation) {
+    this.evaluation = evaluation;
+  }
+
+  @Override
+  public String name() {
+    return "evaluate";
+  }
+
+  @Override
+  public StepResult run(JobContext ctx) {
+    Evaluation.Outcome o = evaluation.evaluate(ctx.job());
+    if (o instanceof Evaluation.Running r) {
+      ctx.condition(Conditions.EVALUATION_COMPLETE, Conditions.UNKNOWN, "Scoring", r.message());
+      return StepResult.requeueAfter(Duration.ofSeconds(2));
+    }
+    if (o instanceof Evaluation.Invalid inv) {
+      return ctx.fail(Conditions.EVALUATION_COMPLETE, inv.reason(), inv.message());
+    }
+    if (o instanceof Evaluation.NotImplemented ni) {
+      return ctx.notImplemented(Conditions.EVALUATION_COMPLETE, ni.what());
+    }
+    Evaluation.Scored s = (Evaluation.Scored) o;
+    ctx.status().evaluation = s.result();
+    String output = ctx.job().getSpec().output;
+    String prefix = output.endsWith("/") ? output : output + "/";
+    OutputStatus out = ctx.status().output == null ? new OutputStatus() : ctx.status().output;
+    out.adapterUri = prefix + "adapter/";
+    out.manifestUri = prefix + "manifest.json";
+    ctx.status().output = out;
+    ctx.condition(
+        Conditions.EVALUATION_COMPLETE,
+        Conditions.TRUE,
+        "Scored",
+        s.result().examples + " examples scored");
+    if (s.gatePassed() == null) {
+      ctx.condition(
+          Conditions.QUALITY_GATE_PASSED, Conditions.TRUE, "NoGate", "no gate configured");
+    } else if (!s.gatePassed()) {
+      return ctx.fail(Conditions.QUALITY_GATE_PASSED, "QualityGateFailed", s.gateMessage());
+    } else {
+      ctx.condition(
+          Conditions.QUALITY_GATE_PASSED, Conditions.TRUE, "QualityGatePassed", s.gateMessage());
+    }
+    ctx.condition(Conditions.READY, Conditions.TRUE, "Succeeded", "adapter at " + out.adapterUri);
+    ctx.phase(Phase.Succeeded, "adapter at " + out.adapterUri);
+    return StepResult.done();
+  }
+}
