@@ -23,6 +23,20 @@ export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 all=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl fake-gcs-server)
 # Optional arguments restrict the build to the named binaries (e.g. `build.sh fake-gcs-server`).
 if [[ $# -gt 0 ]]; then all=("$@"); fi
+# kwok's own Stage objects (node lifecycle, pod lifecycle) from the same module version.
+copy_kwok_stages() {
+  [[ -d "$out/kwok-stages" ]] && return 0
+  local dir
+  dir="$(cd /tmp && go mod download -json "sigs.k8s.io/kwok@${KWOK_VERSION}" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+  mkdir -p "$out/kwok-stages.tmp"
+  cp "$dir"/kustomize/stage/node/fast/node-initialize.yaml \
+    "$dir"/kustomize/stage/node/heartbeat/node-heartbeat.yaml \
+    "$dir"/kustomize/stage/pod/fast/pod-ready.yaml \
+    "$dir"/kustomize/stage/pod/fast/pod-delete.yaml "$out/kwok-stages.tmp/"
+  chmod -R u+w "$out/kwok-stages.tmp"
+  mv "$out/kwok-stages.tmp" "$out/kwok-stages"
+}
+copy_kwok_stages
 missing=()
 for b in "${all[@]}"; do [[ -x "$bin/$b" ]] || missing+=("$b"); done
 if [[ ${#missing[@]} -eq 0 ]]; then

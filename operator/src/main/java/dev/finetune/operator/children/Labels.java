@@ -32,7 +32,7 @@ public final class Labels {
     if (name.length() <= 52) {
       return name;
     }
-    return base.substring(0, 37).replaceAll("[.-]+$", "") + "-" + shortHash(base) + "-trainer";
+    return base.substring(0, 35).replaceAll("[.-]+$", "") + "-" + shortHash(base) + "-trainer";
   }
 
   /** Value of {@link #JOB_NAME}: the FineTuneJob's name, hashed when over 63 characters. */

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The local control plane: a real kube-apiserver, etcd, kube-controller-manager and kube-scheduler
+# (Kubernetes 1.34, built from Go modules by hack/controlplane/build.sh), with kwok simulating the
+# nodes: CPU-only nodes and GPU nodes labelled and tainted as GKE does. Started by kwokctl's binary
+# runtime; everything listens on 127.0.0.1.
+#
+#   hack/cluster.sh up [NAME]     start (or reuse) a cluster; prints the kubeconfig path
+#   hack/cluster.sh down [NAME]   stop and delete it
+#   hack/cluster.sh kubeconfig [NAME]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cmd="${1:-up}"
+name="${2:-finetune-dev}"
+export KWOK_WORKDIR="${KWOK_WORKDIR:-${FINETUNE_CACHE:-$HOME/.cache/finetune-operator}/kwok}"
+kubeconfig="$KWOK_WORKDIR/clusters/$name/kubeconfig.yaml"
+log() { echo "[cluster] $*" >&2; }
+
+case "$cmd" in
+  up)
+    bin="$("$here/controlplane/build.sh")"
+    stages="$(dirname "$bin")/kwok-stages"
+    export PATH="$bin:$PATH"
+    if [[ -f "$kubeconfig" ]] && kubectl --kubeconfig "$kubeconfig" get --raw=/readyz >/dev/null 2>&1; then
+      log "reusing running cluster $name"
+    else
+      kwokctl --name "$name" delete cluster >/dev/null 2>&1 || true
+      config="$(mktemp)"
+      cat "$stages"/*.yaml | sed '/^---$/d' | awk 'BEGIN{first=1} /^apiVersion:/{ if(!first) print "---"; first=0 } {print}' >"$config"
+      { echo "---"; cat "$here/controlplane/pod-complete-stage.yaml"; } >>"$config"
+      log "starting cluster $name (kube-apiserver $("$bin/kube-apiserver" --version | awk '{print $2}'))"
+      kwokctl --name "$name" create cluster \
+        --runtime binary \
+        --config "$config" \
+        --kubeconfig "$KWOK_WORKDIR/clusters/$name.kubeconfig" \
+        --etcd-binary "$bin/etcd" \
+        --kube-apiserver-binary "$bin/kube-apiserver" \
+        --kube-controller-manager-binary "$bin/kube-controller-manager" \
+        --kube-scheduler-binary "$bin/kube-scheduler" \
+        --kwok-controller-binary "$bin/kwok" \
+        --extra-args kube-apiserver=advertise-address=127.0.0.1 \
+        --extra-args kube-apiserver=bind-address=127.0.0.1 \
+        --disable-qps-limits \
+        --wait 3m >&2
+      rm -f "$config"
+      cp "$KWOK_WORKDIR/clusters/$name.kubeconfig" "$kubeconfig"
+    fi
+    kubectl --kubeconfig "$kubeconfig" apply -f "$here/controlplane/nodes.yaml" >&2
+    echo "$kubeconfig"
+    ;;
+  down)
+    bin="$("$here/controlplane/build.sh")"
+    "$bin/kwokctl" --name "$name" delete cluster >&2 || true
+    ;;
+  kubeconfig)
+    echo "$kubeconfig"
+    ;;
+  *)
+    echo "usage: $0 up|down|kubeconfig [NAME]" >&2
+    exit 2
+    ;;
+esac

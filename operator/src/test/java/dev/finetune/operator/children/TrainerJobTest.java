@@ -1,0 +1,137 @@
+package dev.finetune.operator.children;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.ModelSpec;
+import dev.finetune.operator.Fixtures;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TrainerJobTest {
+  static Job desired(FineTuneJob ftj, TrainerJob.Placement placement) {
+    return TrainerJob.desired(ftj, "trainer:1", placement, 3, null);
+  }
+
+  @Test
+  void requestsTheGpusAndLandsOnlyOnTheAcceleratorAsked() {
+    FineTuneJob ftj = Fixtures.job("team-a", "support-bot");
+    Job job = desired(ftj, new TrainerJob.Placement("nvidia-tesla-a100", 4, false, null));
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    Container c = pod.getContainers().get(0);
+    assertThat(c.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("4"));
+    assertThat(c.getResources().getRequests()).containsEntry("nvidia.com/gpu", new Quantity("4"));
+    assertThat(pod.getNodeSelector())
+        .isEqualTo(Map.of("cloud.google.com/gke-accelerator", "nvidia-tesla-a100"));
+    assertThat(pod.getTolerations())
+        .anySatisfy(
+            t -> {
+              assertThat(t.getKey()).isEqualTo("nvidia.com/gpu");
+              assertThat(t.getEffect()).isEqualTo("NoSchedule");
+            });
+    assertThat(pod.getTolerations()).noneMatch(t -> "cloud.google.com/gke-spot".equals(t.getKey()));
+  }
+
+  @Test
+  void spotAndManagedPoolNarrowThePlacement() {
+    Job job =
+        desired(
+            Fixtures.job("team-a", "j"),
+            new TrainerJob.Placement("nvidia-l4", 1, true, "ft-l4-x1-spot"));
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    assertThat(pod.getNodeSelector())
+        .containsEntry("cloud.google.com/gke-spot", "true")
+        .containsEntry("cloud.google.com/gke-nodepool", "ft-l4-x1-spot");
+    assertThat(pod.getTolerations()).anyMatch(t -> "cloud.google.com/gke-spot".equals(t.getKey()));
+  }
+
+  @Test
+  void preemptionIsIgnoredAndBadInputFailsAtOnce() {
+    Job job =
+        desired(Fixtures.job("team-a", "j"), new TrainerJob.Placement("nvidia-l4", 1, true, null));
+    var rules = job.getSpec().getPodFailurePolicy().getRules();
+    assertThat(rules.get(0).getAction()).isEqualTo("Ignore");
+    assertThat(rules.get(0).getOnPodConditions().get(0).getType()).isEqualTo("DisruptionTarget");
+    assertThat(rules.get(1).getAction()).isEqualTo("FailJob");
+    assertThat(rules.get(1).getOnExitCodes().getValues()).containsExactly(2);
+    assertThat(rules.get(1).getOnExitCodes().getContainerName()).isEqualTo("trainer");
+    assertThat(job.getSpec().getTemplate().getSpec().getRestartPolicy()).isEqualTo("Never");
+    assertThat(job.getSpec().getBackoffLimit()).isEqualTo(3);
+    assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(6 * 3600L);
+  }
+
+  @Test
+  void runsRestrictedAsTheJobsOwnServiceAccount() {
+    FineTuneJob ftj = Fixtures.job("team-a", "support-bot");
+    Job job = desired(ftj, new TrainerJob.Placement("nvidia-l4", 1, true, null));
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    assertThat(pod.getServiceAccountName()).isEqualTo("support-bot-trainer");
+    assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+    assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+    var sc = pod.getContainers().get(0).getSecurityContext();
+    assertThat(sc.getAllowPrivilegeEscalation()).isFalse();
+    assertThat(sc.getReadOnlyRootFilesystem()).isTrue();
+    assertThat(sc.getCapabilities().getDrop()).containsExactly("ALL");
+    assertThat(job.getMetadata().getOwnerReferences())
+        .singleElement()
+        .satisfies(
+            o -> {
+              assertThat(o.getKind()).isEqualTo("FineTuneJob");
+              assertThat(o.getController()).isTrue();
+              assertThat(o.getUid()).isEqualTo(ftj.getMetadata().getUid());
+            });
+    assertThat(job.getMetadata().getLabels())
+        .containsEntry("app.kubernetes.io/managed-by", "finetune-operator")
+        .containsEntry("finetune.dev/job-name", "support-bot");
+    assertThat(job.getSpec().getTemplate().getMetadata().getAnnotations())
+        .containsEntry("finetune.dev/owner-name", "support-bot")
+        .containsEntry("finetune.dev/owner-namespace", "team-a");
+  }
+
+  @Test
+  void mountsTheConfigAndTheTokenSecretOnlyWhenGiven() {
+    FineTuneJob ftj = Fixtures.job("team-a", "j");
+    Job plain = desired(ftj, new TrainerJob.Placement("nvidia-l4", 1, true, null));
+    assertThat(plain.getSpec().getTemplate().getSpec().getVolumes())
+        .extracting(v -> v.getName())
+        .contains("config")
+        .doesNotContain("hf-token");
+    ftj.getSpec().model.tokenSecretRef = new ModelSpec.SecretKeyRef();
+    ftj.getSpec().model.tokenSecretRef.name = "hf";
+    ftj.getSpec().model.tokenSecretRef.key = "hf_token";
+    Job gated = desired(ftj, new TrainerJob.Placement("nvidia-l4", 1, true, null));
+    var secret =
+        gated.getSpec().getTemplate().getSpec().getVolumes().stream()
+            .filter(v -> v.getName().equals("hf-token"))
+            .findFirst()
+            .orElseThrow()
+            .getSecret();
+    assertThat(secret.getSecretName()).isEqualTo("hf");
+    assertThat(secret.getItems().get(0).getKey()).isEqualTo("hf_token");
+  }
+
+  @Test
+  void longNamesAreShortenedDeterministically() {
+    String longName = "a".repeat(120);
+    FineTuneJob ftj = Fixtures.job("team-a", longName);
+    String child = Labels.childName(ftj);
+    assertThat(child.length()).isLessThanOrEqualTo(52);
+    assertThat(child).isEqualTo(Labels.childName(Fixtures.job("team-a", longName)));
+    assertThat(Labels.jobNameValue(ftj).length()).isLessThanOrEqualTo(63);
+    assertThat(child).isNotEqualTo(Labels.childName(Fixtures.job("team-a", "a".repeat(119))));
+  }
+
+  @Test
+  void durationsParseOrSayWhatIsWrong() {
+    assertThat(Durations.parseSeconds("1h30m")).isEqualTo(5400);
+    assertThat(Durations.parseSeconds("90m")).isEqualTo(5400);
+    assertThat(Durations.parseSeconds("45s")).isEqualTo(45);
+    assertThatThrownBy(() -> Durations.parseSeconds("1d")).hasMessageContaining("not a duration");
+    assertThatThrownBy(() -> Durations.parseSeconds("0h")).hasMessageContaining("positive");
+  }
+}
