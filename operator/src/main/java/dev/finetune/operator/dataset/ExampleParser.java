@@ -1,0 +1,567 @@
+package dev.finetune.operator.dataset;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.core.io.JsonEOFException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks one JSONL line (already known to be non-blank, valid UTF-8) against a format, with
+ * Jackson's streaming parser, and measures its text. Reports the first problem of the line as a
+ * {@link LineError}. Not thread-safe; one instance per validation run.
+ */
+final class ExampleParser {
+
+  /** The first problem found in a line. */
+  static final class LineError extends Exception {
+    final String path;
+
+    LineError(String path, String message) {
+      super(message, null, false, false);
+      this.path = path;
+    }
+  }
+
+  private final JsonFactory factory;
+
+  // Statistics of the last successfully validated line.
+  long promptChars;
+  long answerChars;
+  long tokens;
+
+  // Measurement of the last string read by measure().
+  private long textChars;
+  private long textTokens;
+  private boolean textBlank;
+
+  // Accumulated over the parts of one Gemini turn.
+  private long turnChars;
+  private long turnTokens;
+
+  ExampleParser(JsonFactory factory) {
+    this.factory = factory;
+  }
+
+  /** Picks the format from the top-level keys of a line. */
+  DatasetFormat detect(byte[] a, int off, int len) throws LineError {
+    boolean contents = false;
+    boolean messages = false;
+    boolean prompt = false;
+    List<String> keys = new ArrayList<>();
+    try (JsonParser p = factory.createParser(a, off, len)) {
+      JsonToken t = p.nextToken();
+      if (t != JsonToken.START_OBJECT) {
+        throw new LineError(
+            "", "cannot detect the dataset format: expected a JSON object, found " + describe(t));
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        switch (name) {
+          case "contents" -> contents = true;
+          case "messages" -> messages = true;
+          case "prompt", "completion" -> prompt = true;
+          default -> {
+            if (keys.size() < 8) {
+              keys.add("\"" + name + "\"");
+            }
+          }
+        }
+        p.nextToken();
+        p.skipChildren();
+      }
+    } catch (JsonProcessingException e) {
+      LineError le = parseError(e);
+      throw new LineError(le.path, "cannot detect the dataset format: " + le.getMessage());
+    } catch (IOException e) {
+      throw new LineError("", "cannot detect the dataset format: " + e.getMessage());
+    }
+    if (contents) {
+      return DatasetFormat.GEMINI;
+    }
+    if (messages) {
+      return DatasetFormat.MESSAGES;
+    }
+    if (prompt) {
+      return DatasetFormat.PROMPT_COMPLETION;
+    }
+    throw new LineError(
+        "",
+        "cannot detect the dataset format: the first example has none of the keys \"contents\""
+            + " (gemini), \"messages\" (messages) or \"prompt\"/\"completion\""
+            + " (prompt-completion)"
+            + (keys.isEmpty() ? "" : "; found " + String.join(", ", keys))
+            + "; set the format explicitly");
+  }
+
+  /** Validates one line; on success the statistics fields describe it. */
+  void validate(DatasetFormat format, byte[] a, int off, int len) throws LineError {
+    promptChars = 0;
+    answerChars = 0;
+    tokens = 0;
+    try (JsonParser p = factory.createParser(a, off, len)) {
+      JsonToken t = p.nextToken();
+      if (t != JsonToken.START_OBJECT) {
+        throw new LineError("", "expected a JSON object per line, found " + describe(t));
+      }
+      switch (format) {
+        case PROMPT_COMPLETION -> promptCompletion(p);
+        case MESSAGES -> messages(p);
+        case GEMINI -> gemini(p);
+        default -> throw new IllegalArgumentException("not a concrete format: " + format);
+      }
+      if (p.nextToken() != null) {
+        throw new LineError(
+            "", "unexpected data after the JSON object; each line must hold exactly one example");
+      }
+    } catch (JsonProcessingException e) {
+      throw parseError(e);
+    } catch (IOException e) {
+      throw new LineError("", "cannot read line: " + e.getMessage());
+    }
+  }
+
+  // ---- prompt-completion ----
+
+  private void promptCompletion(JsonParser p) throws IOException, LineError {
+    boolean prompt = false;
+    boolean completion = false;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken t = p.nextToken();
+      if ("prompt".equals(name)) {
+        requireText(p, t, "prompt");
+        promptChars += textChars;
+        tokens += textTokens;
+        prompt = true;
+      } else if ("completion".equals(name)) {
+        requireText(p, t, "completion");
+        answerChars += textChars;
+        tokens += textTokens;
+        completion = true;
+      } else {
+        p.skipChildren();
+      }
+    }
+    if (!prompt) {
+      throw new LineError("prompt", "required field is missing");
+    }
+    if (!completion) {
+      throw new LineError("completion", "required field is missing");
+    }
+  }
+
+  // ---- messages ----
+
+  private void messages(JsonParser p) throws IOException, LineError {
+    boolean seen = false;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken t = p.nextToken();
+      if ("messages".equals(name)) {
+        messageList(p, t);
+        seen = true;
+      } else {
+        p.skipChildren();
+      }
+    }
+    if (!seen) {
+      throw new LineError("messages", "required field is missing");
+    }
+  }
+
+  private void messageList(JsonParser p, JsonToken t) throws IOException, LineError {
+    if (t != JsonToken.START_ARRAY) {
+      throw new LineError("messages", expected("an array", t));
+    }
+    int i = 0;
+    String prev = null; // last user/assistant role
+    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (t != JsonToken.START_OBJECT) {
+        throw new LineError(msgPath(i), expected("an object", t));
+      }
+      String role = null;
+      boolean content = false;
+      long chars = 0;
+      long toks = 0;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        t = p.nextToken();
+        if ("role".equals(name)) {
+          if (t != JsonToken.VALUE_STRING) {
+            throw new LineError(msgPath(i) + ".role", expected("a string", t));
+          }
+          role = p.getText();
+        } else if ("content".equals(name)) {
+          requireText(p, t, msgPath(i) + ".content");
+          chars = textChars;
+          toks = textTokens;
+          content = true;
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (role == null) {
+        throw new LineError(
+            msgPath(i) + ".role",
+            "required field is missing; expected \"system\", \"user\" or \"assistant\"");
+      }
+      boolean system = "system".equals(role);
+      boolean user = "user".equals(role);
+      boolean assistant = "assistant".equals(role);
+      if (!system && !user && !assistant) {
+        throw new LineError(
+            msgPath(i) + ".role",
+            "unknown role \"" + role + "\"; expected \"system\", \"user\" or \"assistant\"");
+      }
+      if (system) {
+        if (i != 0) {
+          throw new LineError(
+              msgPath(i) + ".role", "a \"system\" message is only allowed as the first message");
+        }
+      } else if (prev == null) {
+        if (!user) {
+          throw new LineError(
+              msgPath(i) + ".role",
+              "expected \"user\" as the first message"
+                  + (i > 0 ? " after the \"system\" message" : "")
+                  + ", found \""
+                  + role
+                  + "\"");
+        }
+      } else if (role.equals(prev)) {
+        throw new LineError(
+            msgPath(i) + ".role",
+            "expected role \""
+                + (user ? "assistant" : "user")
+                + "\" after \""
+                + prev
+                + "\", found \""
+                + role
+                + "\"");
+      }
+      if (!content) {
+        throw new LineError(msgPath(i) + ".content", "required field is missing");
+      }
+      if (assistant) {
+        answerChars += chars;
+      } else {
+        promptChars += chars;
+      }
+      tokens += toks;
+      if (!system) {
+        prev = role;
+      }
+      i++;
+    }
+    if (i == 0) {
+      throw new LineError("messages", "must contain at least one message");
+    }
+    if (prev == null) {
+      throw new LineError(
+          "messages", "has only a \"system\" message; needs \"user\" and \"assistant\" messages");
+    }
+    if (!"assistant".equals(prev)) {
+      throw new LineError(
+          msgPath(i - 1) + ".role",
+          "the last message must have role \"assistant\" (the response to learn), found \""
+              + prev
+              + "\"");
+    }
+  }
+
+  private static String msgPath(int i) {
+    return "messages[" + i + "]";
+  }
+
+  // ---- gemini ----
+
+  private void gemini(JsonParser p) throws IOException, LineError {
+    boolean contents = false;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken t = p.nextToken();
+      if ("contents".equals(name)) {
+        geminiContents(p, t);
+        contents = true;
+      } else if ("systemInstruction".equals(name)) {
+        geminiSystemInstruction(p, t);
+      } else {
+        p.skipChildren();
+      }
+    }
+    if (!contents) {
+      throw new LineError("contents", "required field is missing");
+    }
+  }
+
+  private void geminiSystemInstruction(JsonParser p, JsonToken t) throws IOException, LineError {
+    if (t != JsonToken.START_OBJECT) {
+      throw new LineError("systemInstruction", expected("an object", t));
+    }
+    boolean parts = false;
+    turnChars = 0;
+    turnTokens = 0;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      t = p.nextToken();
+      if ("parts".equals(name)) {
+        geminiParts(p, t, -1);
+        parts = true;
+      } else if ("role".equals(name)) {
+        if (t != JsonToken.VALUE_STRING) {
+          throw new LineError("systemInstruction.role", expected("a string", t));
+        }
+      } else {
+        p.skipChildren();
+      }
+    }
+    if (!parts) {
+      throw new LineError("systemInstruction.parts", "required field is missing");
+    }
+    promptChars += turnChars;
+    tokens += turnTokens;
+  }
+
+  private void geminiContents(JsonParser p, JsonToken t) throws IOException, LineError {
+    if (t != JsonToken.START_ARRAY) {
+      throw new LineError("contents", expected("an array", t));
+    }
+    int i = 0;
+    String prev = null;
+    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (t != JsonToken.START_OBJECT) {
+        throw new LineError(turnPath(i), expected("an object", t));
+      }
+      String role = null;
+      boolean parts = false;
+      turnChars = 0;
+      turnTokens = 0;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        t = p.nextToken();
+        if ("role".equals(name)) {
+          if (t != JsonToken.VALUE_STRING) {
+            throw new LineError(turnPath(i) + ".role", expected("a string", t));
+          }
+          role = p.getText();
+        } else if ("parts".equals(name)) {
+          geminiParts(p, t, i);
+          parts = true;
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (role == null) {
+        throw new LineError(
+            turnPath(i) + ".role", "required field is missing; expected \"user\" or \"model\"");
+      }
+      boolean user = "user".equals(role);
+      if (!user && !"model".equals(role)) {
+        throw new LineError(
+            turnPath(i) + ".role", "unknown role \"" + role + "\"; expected \"user\" or \"model\"");
+      }
+      if (i == 0 && !user) {
+        throw new LineError(
+            turnPath(i) + ".role", "expected \"user\" as the first turn, found \"" + role + "\"");
+      }
+      if (role.equals(prev)) {
+        throw new LineError(
+            turnPath(i) + ".role",
+            "expected role \""
+                + (user ? "model" : "user")
+                + "\" after \""
+                + prev
+                + "\", found \""
+                + role
+                + "\"");
+      }
+      if (!parts) {
+        throw new LineError(turnPath(i) + ".parts", "required field is missing");
+      }
+      if (user) {
+        promptChars += turnChars;
+      } else {
+        answerChars += turnChars;
+      }
+      tokens += turnTokens;
+      prev = role;
+      i++;
+    }
+    if (i == 0) {
+      throw new LineError("contents", "must contain at least one turn");
+    }
+    if (!"model".equals(prev)) {
+      throw new LineError(
+          turnPath(i - 1) + ".role",
+          "the last turn must have role \"model\" (the response to learn), found \"" + prev + "\"");
+    }
+  }
+
+  /** Parts of turn {@code i}, or of the system instruction when {@code i < 0}. */
+  private void geminiParts(JsonParser p, JsonToken t, int i) throws IOException, LineError {
+    if (t != JsonToken.START_ARRAY) {
+      throw new LineError(partsPath(i), expected("an array", t));
+    }
+    int j = 0;
+    while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+      if (t != JsonToken.START_OBJECT) {
+        throw new LineError(partsPath(i) + "[" + j + "]", expected("an object", t));
+      }
+      boolean text = false;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        t = p.nextToken();
+        if ("text".equals(name)) {
+          requireText(p, t, partsPath(i) + "[" + j + "].text");
+          turnChars += textChars;
+          turnTokens += textTokens;
+          text = true;
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (!text) {
+        throw new LineError(
+            partsPath(i) + "[" + j + "].text",
+            "required field is missing (only text parts are supported)");
+      }
+      j++;
+    }
+    if (j == 0) {
+      throw new LineError(partsPath(i), "must contain at least one part");
+    }
+  }
+
+  private static String turnPath(int i) {
+    return "contents[" + i + "]";
+  }
+
+  private static String partsPath(int i) {
+    return i < 0 ? "systemInstruction.parts" : "contents[" + i + "].parts";
+  }
+
+  // ---- shared ----
+
+  /**
+   * Requires a string that is not empty or whitespace only, and measures it: characters are Unicode
+   * code points; the token estimate is ceil(UTF-8 bytes / 4).
+   */
+  private void requireText(JsonParser p, JsonToken t, String path) throws IOException, LineError {
+    if (t != JsonToken.VALUE_STRING) {
+      throw new LineError(path, expected("a string", t));
+    }
+    char[] c = p.getTextCharacters();
+    int off = p.getTextOffset();
+    int end = off + p.getTextLength();
+    long chars = 0;
+    long bytes = 0;
+    boolean blank = true;
+    for (int k = off; k < end; k++) {
+      char ch = c[k];
+      if (ch < 0x80) {
+        bytes++;
+        chars++;
+        if (blank && ch != ' ' && ch != '\n' && ch != '\t' && ch != '\r') {
+          blank = false;
+        }
+      } else {
+        if (ch < 0x800) {
+          bytes += 2;
+          chars++;
+        } else if (Character.isSurrogate(ch)) {
+          bytes += 2; // a pair encodes as 4 bytes
+          if (Character.isHighSurrogate(ch)) {
+            chars++;
+          }
+        } else {
+          bytes += 3;
+          chars++;
+        }
+        if (blank && !Character.isWhitespace(ch) && !Character.isSpaceChar(ch)) {
+          blank = false;
+        }
+      }
+    }
+    if (blank) {
+      throw new LineError(
+          path, chars == 0 ? "text is empty" : "text is blank (only whitespace characters)");
+    }
+    textChars = chars;
+    textTokens = (bytes + 3) / 4;
+  }
+
+  static String expected(String what, JsonToken t) {
+    return "expected " + what + ", found " + describe(t);
+  }
+
+  static String describe(JsonToken t) {
+    if (t == null) {
+      return "nothing";
+    }
+    return switch (t) {
+      case START_OBJECT -> "an object";
+      case START_ARRAY -> "an array";
+      case VALUE_STRING -> "a string";
+      case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+      case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+      case VALUE_NULL -> "null";
+      default -> t.asString() == null ? t.name() : "\"" + t.asString() + "\"";
+    };
+  }
+
+  /** Turns a Jackson exception into a message without parser internals. */
+  static LineError parseError(JsonProcessingException e) {
+    String path = "";
+    if (e instanceof StreamReadException sre && sre.getProcessor() != null) {
+      path = pathOf(sre.getProcessor().getParsingContext());
+    }
+    if (e instanceof JsonEOFException) {
+      return new LineError(path, "truncated JSON: the line ends before the JSON value is complete");
+    }
+    String m = e.getOriginalMessage();
+    if (m == null) {
+      m = e.getClass().getSimpleName();
+    }
+    if (m.startsWith("Duplicate field '")) {
+      int q = m.indexOf('\'', 17);
+      String name = q > 17 ? m.substring(17, q) : "?";
+      return new LineError(
+          path, "duplicate key \"" + name + "\"; each key may appear only once per object");
+    }
+    int nl = m.indexOf('\n');
+    if (nl >= 0) {
+      m = m.substring(0, nl);
+    }
+    int marker = m.indexOf(" (start marker at");
+    if (marker >= 0) {
+      m = m.substring(0, marker);
+    }
+    if (e.getLocation() != null && e.getLocation().getColumnNr() > 0) {
+      m = m + " (at byte " + e.getLocation().getColumnNr() + " of the line)";
+    }
+    return new LineError(path, "invalid JSON: " + m);
+  }
+
+  /** {@code contents[2].parts[0].text} for the parser's current position. */
+  static String pathOf(JsonStreamContext ctx) {
+    List<String> segs = new ArrayList<>();
+    for (JsonStreamContext c = ctx; c != null && !c.inRoot(); c = c.getParent()) {
+      if (c.inArray()) {
+        segs.add("[" + Math.max(0, c.getCurrentIndex()) + "]");
+      } else if (c.inObject() && c.getCurrentName() != null) {
+        segs.add("." + c.getCurrentName());
+      }
+    }
+    StringBuilder sb = new StringBuilder();
+    for (int k = segs.size() - 1; k >= 0; k--) {
+      sb.append(segs.get(k));
+    }
+    return sb.length() > 0 && sb.charAt(0) == '.' ? sb.substring(1) : sb.toString();
+  }
+}
