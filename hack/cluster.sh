@@ -27,6 +27,12 @@ case "$cmd" in
       config="$(mktemp)"
       cat "$stages"/*.yaml | sed '/^---$/d' | awk 'BEGIN{first=1} /^apiVersion:/{ if(!first) print "---"; first=0 } {print}' >"$config"
       { echo "---"; cat "$here/controlplane/pod-complete-stage.yaml"; } >>"$config"
+      read -r p_api p_etcd p_peer p_kcm p_sched p_kwok < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(6)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks: s.close()')
       log "starting cluster $name (kube-apiserver $("$bin/kube-apiserver" --version | awk '{print $2}'))"
       kwokctl --name "$name" create cluster \
         --runtime binary \
@@ -37,8 +43,21 @@ case "$cmd" in
         --kube-controller-manager-binary "$bin/kube-controller-manager" \
         --kube-scheduler-binary "$bin/kube-scheduler" \
         --kwok-controller-binary "$bin/kwok" \
+        --kube-apiserver-port "$p_api" \
+        --etcd-port "$p_etcd" \
+        --kube-controller-manager-port "$p_kcm" \
+        --kube-scheduler-port "$p_sched" \
+        --controller-port "$p_kwok" \
         --extra-args kube-apiserver=advertise-address=127.0.0.1 \
         --extra-args kube-apiserver=bind-address=127.0.0.1 \
+        --extra-args kube-controller-manager=bind-address=127.0.0.1 \
+        --extra-args kube-scheduler=bind-address=127.0.0.1 \
+        --extra-args kwok-controller=server-address=127.0.0.1:"$p_kwok" \
+        --extra-args etcd=listen-client-urls=http://127.0.0.1:"$p_etcd" \
+        --extra-args etcd=advertise-client-urls=http://127.0.0.1:"$p_etcd" \
+        --extra-args etcd=listen-peer-urls=http://127.0.0.1:"$p_peer" \
+        --extra-args etcd=initial-advertise-peer-urls=http://127.0.0.1:"$p_peer" \
+        --extra-args etcd=initial-cluster=node0=http://127.0.0.1:"$p_peer" \
         --disable-qps-limits \
         --wait 3m >&2
       rm -f "$config"

@@ -22,6 +22,8 @@ import java.util.Set;
  * @param httpPort port of /metrics, /healthz and /readyz (0 picks a free port)
  * @param leaderElection whether to use a Lease so that only one replica reconciles
  * @param leaseNamespace namespace of the leader election Lease
+ * @param iamMode gcp: the operator grants and removes IAM bindings; external: a platform team
+ *     manages them and the operator only enforces the namespace policy (FINETUNE_IAM_MODE)
  */
 public record OperatorConfig(
     String gcpProject,
@@ -36,7 +38,8 @@ public record OperatorConfig(
     int trainerBackoffLimit,
     int httpPort,
     boolean leaderElection,
-    String leaseNamespace) {
+    String leaseNamespace,
+    String iamMode) {
 
   public static final String DEFAULT_TRAINER_IMAGE = "ghcr.io/finetune-dev/trainer:0.1.0";
 
@@ -57,7 +60,8 @@ public record OperatorConfig(
         Integer.parseInt(env.getOrDefault("FINETUNE_TRAINER_BACKOFF_LIMIT", "3")),
         Integer.parseInt(env.getOrDefault("FINETUNE_HTTP_PORT", "8080")),
         Boolean.parseBoolean(env.getOrDefault("FINETUNE_LEADER_ELECTION", "true")),
-        env.getOrDefault("FINETUNE_LEASE_NAMESPACE", "finetune-system"));
+        env.getOrDefault("FINETUNE_LEASE_NAMESPACE", "finetune-system"),
+        env.getOrDefault("FINETUNE_IAM_MODE", "gcp"));
   }
 
   public static OperatorConfig defaults() {
@@ -78,7 +82,8 @@ public record OperatorConfig(
         trainerBackoffLimit,
         port,
         leaderElection,
-        leaseNamespace);
+        leaseNamespace,
+        iamMode);
   }
 
   public OperatorConfig withLeaderElection(boolean enabled, String namespace) {
@@ -95,6 +100,7 @@ public record OperatorConfig(
         trainerBackoffLimit,
         httpPort,
         enabled,
-        namespace);
+        namespace,
+        iamMode);
   }
 }
