@@ -1,0 +1,464 @@
+package dev.finetune.operator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
+import dev.finetune.api.v1alpha1.HardwareSpec;
+import dev.finetune.operator.Fixtures;
+import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
+import dev.finetune.operator.gcp.storage.GcsUri;
+import dev.finetune.operator.reconcile.Conditions;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The whole Kubernetes side of a run against the local control plane: dataset validation against
+ * fake-gcs-server with the real Cloud Storage client, the children, the real scheduler placing the
+ * trainer on a simulated GPU node, kwok running the pod, failure, preemption, restart, deletion.
+ */
+class TrainingFlowIT {
+  static final String GSA = "trainer@proj-1.iam.gserviceaccount.com";
+  static final String HOLD = "kwok.finetune.dev/hold";
+  static final Duration WAIT = Duration.ofSeconds(90);
+
+  @RegisterExtension static FakeGcsServerExtension gcs = new FakeGcsServerExtension();
+
+  static KubernetesClient client;
+  static String ns;
+  static String bucket;
+  static RunningOperator operator;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    client = LocalCluster.client();
+    ns =
+        LocalCluster.namespace(
+            "flow",
+            Map.of(
+                "finetune.dev/allowed-gcp-service-accounts",
+                GSA + ", other@proj-1.iam.gserviceaccount.com"));
+    bucket = gcs.server().newBucket("ftdata");
+    put("train.jsonl", validGemini(40));
+    put("eval.jsonl", validGemini(8));
+    put(
+        "broken.jsonl",
+        validGemini(2)
+            + "{\"contents\": [{\"role\": \"user\", \"parts\": [{\"text\": \"hi\"}]}, {\"role\": \"user\", \"parts\": [{\"text\": \"again\"}]}]}\n"
+            + "not json\n");
+    operator = new RunningOperator(ns, gcs.server().endpoint(), Map.of()).start();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (operator != null) {
+      operator.close();
+    }
+  }
+
+  static void put(String name, String content) throws Exception {
+    gcs.server()
+        .objectStore()
+        .write(GcsUri.of(bucket, "data/" + name), content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String validGemini(int n) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      sb.append(
+          "{\"systemInstruction\": {\"parts\": [{\"text\": \"Answer as JSON.\"}]}, \"contents\": ["
+              + "{\"role\": \"user\", \"parts\": [{\"text\": \"name: Ada "
+              + i
+              + "; city: Paris\"}]},"
+              + "{\"role\": \"model\", \"parts\": [{\"text\": \"{\\\"name\\\": \\\"Ada "
+              + i
+              + "\\\", \\\"city\\\": \\\"Paris\\\"}\"}]}]}\n");
+    }
+    return sb.toString();
+  }
+
+  static FineTuneJob job(String name) {
+    FineTuneJob job = Fixtures.job(ns, name);
+    job.getMetadata().setUid(null);
+    job.getMetadata().setGeneration(null);
+    job.getSpec().dataset.train = "gs://" + bucket + "/data/train.jsonl";
+    job.getSpec().dataset.validation = "gs://" + bucket + "/data/eval.jsonl";
+    job.getSpec().output = "gs://" + bucket + "/runs/" + name + "/";
+    return job;
+  }
+
+  static FineTuneJob create(FineTuneJob job) {
+    return client.resource(job).create();
+  }
+
+  static FineTuneJob get(String name) {
+    return client.resources(FineTuneJob.class).inNamespace(ns).withName(name).get();
+  }
+
+  static FineTuneJob awaitPhase(String name, Phase phase) {
+    await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(250))
+        .untilAsserted(
+            () -> {
+              FineTuneJob j = get(name);
+              assertThat(j.getStatus()).isNotNull();
+              assertThat(j.getStatus().phase)
+                  .as("phase; message: %s", j.getStatus().message)
+                  .isEqualTo(phase);
+            });
+    return get(name);
+  }
+
+  static List<Pod> pods(String name) {
+    return client.pods().inNamespace(ns).withLabel("finetune.dev/job-name", name).list().getItems();
+  }
+
+  static Pod awaitRunningPod(String name, int count) {
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(pods(name))
+                    .hasSize(count)
+                    .anyMatch(p -> "Running".equals(p.getStatus().getPhase())));
+    return pods(name).stream()
+        .filter(p -> "Running".equals(p.getStatus().getPhase()))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  static void endPod(Pod pod, String phase, int exitCode, String message, boolean preempted) {
+    Pod fresh = client.pods().inNamespace(ns).withName(pod.getMetadata().getName()).get();
+    var status = fresh.getStatus();
+    status.setPhase(phase);
+    if (preempted) {
+      status
+          .getConditions()
+          .add(
+              new PodConditionBuilder()
+                  .withType("DisruptionTarget")
+                  .withStatus("True")
+                  .withReason("TerminationByKubelet")
+                  .withMessage("Pod was terminated in response to imminent node shutdown.")
+                  .withLastTransitionTime(Instant.now().toString())
+                  .build());
+    }
+    status.setContainerStatuses(
+        List.of(
+            new ContainerStatusBuilder()
+                .withName("trainer")
+                .withImage(fresh.getSpec().getContainers().get(0).getImage())
+                .withReady(false)
+                .withRestartCount(0)
+                .withNewState()
+                .withNewTerminated()
+                .withExitCode(exitCode)
+                .withReason(exitCode == 0 ? "Completed" : "Error")
+                .withMessage(message)
+                .withStartedAt(Instant.now().minusSeconds(60).toString())
+                .withFinishedAt(Instant.now().toString())
+                .endTerminated()
+                .endState()
+                .build()));
+    client.pods().inNamespace(ns).resource(fresh).updateStatus();
+  }
+
+  @Test
+  void aValidJobRunsOnAGpuNodeOfItsAcceleratorAndCompletesTraining() throws Exception {
+    FineTuneJob created = create(job("happy"));
+    FineTuneJob done = awaitPhase("happy", Phase.Evaluating);
+
+    // Validation read the real objects.
+    assertThat(done.getStatus().dataset.format).isEqualTo("gemini");
+    assertThat(done.getStatus().dataset.trainExamples).isEqualTo(40);
+    assertThat(done.getStatus().dataset.validationExamples).isEqualTo(8);
+    assertThat(done.getStatus().dataset.trainSha256).hasSize(64);
+    assertThat(Conditions.isTrue(done.getStatus(), Conditions.DATASET_VALID)).isTrue();
+    assertThat(Conditions.isTrue(done.getStatus(), Conditions.TRAINING_COMPLETE)).isTrue();
+    assertThat(done.getStatus().observedGeneration).isEqualTo(1L);
+    assertThat(done.getStatus().training.attempts).isEqualTo(1);
+    assertThat(done.getStatus().training.preemptions).isZero();
+
+    // The children, as the API server stored them.
+    String child = "happy-trainer";
+    ServiceAccount sa = client.serviceAccounts().inNamespace(ns).withName(child).get();
+    assertThat(sa.getMetadata().getAnnotations())
+        .containsEntry("iam.gke.io/gcp-service-account", GSA);
+    assertThat(sa.getMetadata().getOwnerReferences().get(0).getUid())
+        .isEqualTo(created.getMetadata().getUid());
+    ConfigMap cm = client.configMaps().inNamespace(ns).withName(child).get();
+    var mapper = new ObjectMapper();
+    var schema =
+        JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+            .getSchema(
+                mapper.readTree(
+                    Files.readString(
+                        LocalCluster.REPO.resolve("trainer-image/job-config.schema.json"))));
+    assertThat(schema.validate(mapper.readTree(cm.getData().get("job.json")))).isEmpty();
+    Job job = client.batch().v1().jobs().inNamespace(ns).withName(child).get();
+    assertThat(job.getSpec().getPodFailurePolicy().getRules()).hasSize(2);
+    assertThat(job.getSpec().getActiveDeadlineSeconds()).isEqualTo(6 * 3600L);
+
+    // The real scheduler put the pod on the spot L4 node: never on a CPU node or another GPU.
+    Pod pod = pods("happy").get(0);
+    assertThat(pod.getSpec().getNodeName()).isEqualTo("gpu-l4-spot-0");
+    assertThat(pod.getStatus().getPhase()).isEqualTo("Succeeded");
+
+    // Evaluation is not built into this operator: it says so and waits.
+    var eval = Conditions.get(done.getStatus(), Conditions.EVALUATION_COMPLETE);
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                Conditions.get(get("happy").getStatus(), Conditions.EVALUATION_COMPLETE)
+                    .isPresent());
+    assertThat(eval.isEmpty() || eval.get().getStatus().equals("Unknown")).isTrue();
+  }
+
+  @Test
+  void anA100JobLandsOnTheA100Node() {
+    FineTuneJob j = job("a100");
+    j.getSpec().hardware.accelerator = HardwareSpec.Accelerator.NVIDIA_TESLA_A100;
+    j.getSpec().hardware.spot = false;
+    create(j);
+    awaitPhase("a100", Phase.Evaluating);
+    assertThat(pods("a100").get(0).getSpec().getNodeName()).isEqualTo("gpu-a100-0");
+  }
+
+  @Test
+  void invalidDataFailsWithLineNumbersAndCreatesNothing() {
+    FineTuneJob j = job("broken");
+    j.getSpec().dataset.train = "gs://" + bucket + "/data/broken.jsonl";
+    create(j);
+    FineTuneJob failed = awaitPhase("broken", Phase.Failed);
+    var c = Conditions.get(failed.getStatus(), Conditions.DATASET_VALID).orElseThrow();
+    assertThat(c.getStatus()).isEqualTo("False");
+    assertThat(c.getReason()).isEqualTo("InvalidDataset");
+    assertThat(c.getMessage()).contains("broken.jsonl:3").contains("broken.jsonl:4");
+    assertThat(failed.getStatus().dataset.errorCount).isEqualTo(2);
+    assertThat(client.batch().v1().jobs().inNamespace(ns).withName("broken-trainer").get())
+        .isNull();
+    assertThat(client.serviceAccounts().inNamespace(ns).withName("broken-trainer").get()).isNull();
+  }
+
+  @Test
+  void aMissingObjectFailsValidationNamingIt() {
+    FineTuneJob j = job("missing");
+    j.getSpec().dataset.train = "gs://" + bucket + "/data/nope.jsonl";
+    create(j);
+    FineTuneJob failed = awaitPhase("missing", Phase.Failed);
+    var c = Conditions.get(failed.getStatus(), Conditions.DATASET_VALID).orElseThrow();
+    assertThat(c.getReason()).isEqualTo("DatasetNotFound");
+    assertThat(c.getMessage()).contains("gs://" + bucket + "/data/nope.jsonl");
+  }
+
+  @Test
+  void aServiceAccountTheNamespaceDoesNotAllowIsRefusedAndNothingIsBound() {
+    FineTuneJob j = job("intruder");
+    j.getSpec().identity.gcpServiceAccount = "admin@proj-1.iam.gserviceaccount.com";
+    create(j);
+    FineTuneJob failed = awaitPhase("intruder", Phase.Failed);
+    var c = Conditions.get(failed.getStatus(), Conditions.IDENTITY_BOUND).orElseThrow();
+    assertThat(c.getReason()).isEqualTo("NotAllowed");
+    assertThat(c.getMessage()).contains("admin@proj-1.iam.gserviceaccount.com is not allowed");
+    assertThat(client.serviceAccounts().inNamespace(ns).withName("intruder-trainer").get())
+        .isNull();
+    assertThat(client.batch().v1().jobs().inNamespace(ns).withName("intruder-trainer").get())
+        .isNull();
+  }
+
+  @Test
+  void exitCodeTwoFailsTheJobAtOnceWithTheTrainersReason() {
+    FineTuneJob j = job("badcfg");
+    j.getMetadata().setLabels(Map.of(HOLD, "true"));
+    create(j);
+    Pod pod = awaitRunningPod("badcfg", 1);
+    endPod(
+        pod,
+        "Failed",
+        2,
+        "train.jsonl:17: contents[1].role: expected \"model\", found \"user\"",
+        false);
+    FineTuneJob failed = awaitPhase("badcfg", Phase.Failed);
+    var c = Conditions.get(failed.getStatus(), Conditions.TRAINING_COMPLETE).orElseThrow();
+    assertThat(c.getStatus()).isEqualTo("False");
+    assertThat(c.getReason()).isEqualTo("TrainerPodFailurePolicy");
+    assertThat(c.getMessage())
+        .contains("exited with code 2")
+        .contains("bad config or data, not retried")
+        .contains("train.jsonl:17: contents[1].role");
+    assertThat(pods("badcfg")).hasSize(1);
+    var events = client.v1().events().inNamespace(ns).list().getItems();
+    assertThat(events)
+        .anySatisfy(
+            e -> {
+              assertThat(e.getInvolvedObject().getName()).isEqualTo("badcfg");
+              assertThat(e.getType()).isEqualTo("Warning");
+              assertThat(e.getMessage()).contains("exited with code 2");
+            });
+  }
+
+  @Test
+  void aPreemptionIsNotAFailureAndTheTrainerResumes() throws Exception {
+    FineTuneJob j = job("spot");
+    j.getMetadata().setLabels(Map.of(HOLD, "true"));
+    create(j);
+    Pod first = awaitRunningPod("spot", 1);
+
+    // Progress written by the trainer appears in status.
+    String progress =
+        "{\"step\": 30, \"totalSteps\": 120, \"epoch\": 0.75, \"loss\": 1.25, \"evalLoss\": 1.5,"
+            + " \"tokensPerSecond\": 2048.5, \"updatedAt\": \""
+            + Instant.now()
+            + "\"}";
+    gcs.server()
+        .objectStore()
+        .write(
+            GcsUri.parse("gs://" + bucket + "/runs/spot/progress.json"),
+            progress.getBytes(StandardCharsets.UTF_8));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              var t = get("spot").getStatus().training;
+              assertThat(t.step).isEqualTo(30);
+              assertThat(t.totalSteps).isEqualTo(120);
+              assertThat(t.progress).isEqualTo("25%");
+              assertThat(t.loss).isEqualTo(1.25);
+              assertThat(t.tokensPerSecond).isEqualTo(2048.5);
+            });
+
+    endPod(first, "Failed", 143, "preempted: checkpoint saved at step 30", true);
+    Pod second =
+        await()
+            .atMost(WAIT)
+            .until(
+                () ->
+                    pods("spot").stream()
+                        .filter(
+                            p ->
+                                !p.getMetadata().getName().equals(first.getMetadata().getName())
+                                    && "Running".equals(p.getStatus().getPhase()))
+                        .findFirst()
+                        .orElse(null),
+                p -> p != null);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              var t = get("spot").getStatus().training;
+              assertThat(t.attempts).isEqualTo(2);
+              assertThat(t.preemptions).isEqualTo(1);
+              assertThat(t.failures).isZero();
+              assertThat(get("spot").getStatus().phase).isEqualTo(Phase.Training);
+            });
+    endPod(second, "Succeeded", 0, "done", false);
+    FineTuneJob done = awaitPhase("spot", Phase.Evaluating);
+    assertThat(
+            Conditions.get(done.getStatus(), Conditions.TRAINING_COMPLETE)
+                .orElseThrow()
+                .getMessage())
+        .contains("2 attempt(s), 1 preemption(s)");
+  }
+
+  @Test
+  void anOperatorRestartInTheMiddleCreatesNoDuplicates() throws Exception {
+    FineTuneJob j = job("restart");
+    j.getMetadata().setLabels(Map.of(HOLD, "true"));
+    create(j);
+    Pod pod = awaitRunningPod("restart", 1);
+    operator.stop();
+    operator = new RunningOperator(ns, gcs.server().endpoint(), Map.of()).start();
+    // Give the new operator time to reconcile everything it sees.
+    Thread.sleep(3000);
+    assertThat(
+            client
+                .batch()
+                .v1()
+                .jobs()
+                .inNamespace(ns)
+                .withLabel("finetune.dev/job-name", "restart")
+                .list()
+                .getItems())
+        .hasSize(1);
+    assertThat(
+            client
+                .configMaps()
+                .inNamespace(ns)
+                .withLabel("finetune.dev/job-name", "restart")
+                .list()
+                .getItems())
+        .hasSize(1);
+    assertThat(pods("restart")).hasSize(1);
+    endPod(pod, "Succeeded", 0, "done", false);
+    awaitPhase("restart", Phase.Evaluating);
+  }
+
+  @Test
+  void deletingTheJobRemovesItsChildren() {
+    create(job("gone"));
+    awaitPhase("gone", Phase.Evaluating);
+    client.resources(FineTuneJob.class).inNamespace(ns).withName("gone").delete();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              assertThat(get("gone")).isNull();
+              assertThat(client.batch().v1().jobs().inNamespace(ns).withName("gone-trainer").get())
+                  .isNull();
+              assertThat(client.configMaps().inNamespace(ns).withName("gone-trainer").get())
+                  .isNull();
+              assertThat(client.serviceAccounts().inNamespace(ns).withName("gone-trainer").get())
+                  .isNull();
+              assertThat(pods("gone")).isEmpty();
+            });
+  }
+
+  @Test
+  void metricsAndProbesAnswer() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + operator.httpPort();
+    assertThat(
+            http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .statusCode())
+        .isEqualTo(200);
+    assertThat(
+            http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .statusCode())
+        .isEqualTo(200);
+    String metrics =
+        http.send(
+                HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(metrics).contains("operator_sdk");
+  }
+}
