@@ -73,7 +73,7 @@ public final class JsonLines {
       if (t != JsonToken.END_OBJECT) {
         throw new MalformedLineException("unterminated JSON object");
       }
-      if (p.nextToken() != null) {
+      if (!atEnd(p)) {
         throw new MalformedLineException("unexpected content after the JSON object");
       }
     } catch (JsonProcessingException e) {
@@ -90,6 +90,14 @@ public final class JsonLines {
       }
     }
     return out;
+  }
+
+  private static boolean atEnd(JsonParser p) throws IOException {
+    try {
+      return p.nextToken() == null;
+    } catch (JsonProcessingException e) {
+      return false;
+    }
   }
 
   private static String describe(JsonToken t) {

@@ -5,7 +5,6 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,6 +27,7 @@ public final class RougeScorer {
 
   private final EnumSet<RougeType> types;
   private final RougeTokenizer tokenizer;
+  private final ThreadLocal<TokenTable> tables;
 
   /**
    * @param types the ROUGE types to compute (non-empty)
@@ -40,6 +40,7 @@ public final class RougeScorer {
     }
     this.types = EnumSet.copyOf(types);
     this.tokenizer = new RougeTokenizer(stem);
+    this.tables = ThreadLocal.withInitial(() -> new TokenTable(tokenizer));
   }
 
   /** Scorer for rouge1, rouge2, rougeL and rougeLsum. */
@@ -69,15 +70,16 @@ public final class RougeScorer {
   public Map<RougeType, Score> score(String target, String prediction) {
     Objects.requireNonNull(target, "target");
     Objects.requireNonNull(prediction, "prediction");
-    Vocabulary vocab = new Vocabulary();
-    Tokens t = tokens(target, vocab);
-    Tokens p = tokens(prediction, vocab);
-    int vocabSize = vocab.size();
+    TokenTable table = tables.get();
+    table.beginCall();
+    Tokens t = tokens(target, table);
+    Tokens p = tokens(prediction, table);
+    int vocabSize = table.idCount();
     EnumMap<RougeType, Score> result = new EnumMap<>(RougeType.class);
     for (RougeType type : types) {
       Score s;
       if (type == RougeType.ROUGE_L) {
-        s = scoreLcs(t.ids, p.ids);
+        s = scoreLcs(t.ids, p.ids, vocabSize);
       } else if (type == RougeType.ROUGE_LSUM) {
         s = summaryLevelLcs(t.sentences(), p.sentences(), vocabSize);
       } else {
@@ -90,24 +92,6 @@ public final class RougeScorer {
 
   // ---------------------------------------------------------------------------------------------
   // Tokens
-
-  /** Interns token strings into dense ids for one scoring call. */
-  static final class Vocabulary {
-    private final HashMap<String, Integer> ids = new HashMap<>();
-
-    int id(String token) {
-      Integer id = ids.get(token);
-      if (id == null) {
-        id = ids.size();
-        ids.put(token, id);
-      }
-      return id;
-    }
-
-    int size() {
-      return ids.size();
-    }
-  }
 
   /** Token ids of one text plus, per token, its line (sentence) index. */
   static final class Tokens {
@@ -154,9 +138,16 @@ public final class RougeScorer {
     }
   }
 
-  private Tokens tokens(String text, Vocabulary vocab) {
+  private static Tokens tokens(String text, TokenTable table) {
     Tokens tokens = new Tokens();
-    tokenizer.scan(text, (token, line) -> tokens.add(vocab.id(token), line));
+    RougeTokenizer.scan(
+        text,
+        (buf, len, hash, line) -> {
+          int id = table.id(buf, len, hash);
+          if (id >= 0) {
+            tokens.add(id, line);
+          }
+        });
     return tokens.trim();
   }
 
@@ -211,23 +202,73 @@ public final class RougeScorer {
   // rougeL
 
   /** {@code _score_lcs}. */
-  static Score scoreLcs(int[] target, int[] prediction) {
+  static Score scoreLcs(int[] target, int[] prediction, int vocabSize) {
     if (target.length == 0 || prediction.length == 0) {
       return Score.ZERO;
     }
-    int lcs = lcsLength(target, prediction);
+    int lcs = lcsLength(target, prediction, vocabSize);
     double precision = (double) lcs / prediction.length;
     double recall = (double) lcs / target.length;
     return Score.of(precision, recall);
   }
 
-  /** Length of the longest common subsequence, in O(min(m, n)) memory. */
-  static int lcsLength(int[] a, int[] b) {
-    if (a.length < b.length) {
+  /**
+   * Length of the longest common subsequence of two id sequences (ids in {@code [0, vocabSize)}),
+   * with the bit-parallel algorithm of Allison-Dix/Hyyrö: O(m * n / 64) word operations.
+   */
+  static int lcsLength(int[] a, int[] b, int vocabSize) {
+    if (a.length > b.length) {
       int[] tmp = a;
       a = b;
       b = tmp;
     }
+    int m = a.length;
+    if (m == 0) {
+      return 0;
+    }
+    int words = (m + 63) >>> 6;
+    // Match masks: bit i of the mask of token x is set when a[i] == x.
+    int[] slot = new int[vocabSize];
+    Arrays.fill(slot, -1);
+    int distinct = 0;
+    for (int x : a) {
+      if (slot[x] < 0) {
+        slot[x] = distinct++;
+      }
+    }
+    long[] masks = new long[distinct * words];
+    for (int i = 0; i < m; i++) {
+      masks[slot[a[i]] * words + (i >>> 6)] |= 1L << (i & 63);
+    }
+    long[] v = new long[words];
+    Arrays.fill(v, -1L);
+    for (int x : b) {
+      int s = slot[x];
+      if (s < 0) {
+        continue;
+      }
+      int off = s * words;
+      long carry = 0;
+      for (int k = 0; k < words; k++) {
+        long vk = v[k];
+        long u = vk & masks[off + k];
+        long sum = vk + u + carry;
+        carry = ((vk & u) | ((vk | u) & ~sum)) >>> 63;
+        v[k] = sum | (vk & ~u);
+      }
+    }
+    int ones = 0;
+    for (int k = 0; k < words - 1; k++) {
+      ones += Long.bitCount(v[k]);
+    }
+    int tail = m - ((words - 1) << 6);
+    long tailMask = tail == 64 ? -1L : (1L << tail) - 1;
+    ones += Long.bitCount(v[words - 1] & tailMask);
+    return m - ones;
+  }
+
+  /** Reference dynamic-programming LCS length, as {@code _lcs_table}; used in tests. */
+  static int lcsLengthDp(int[] a, int[] b) {
     int cols = b.length;
     int[] prev = new int[cols + 1];
     int[] cur = new int[cols + 1];
@@ -279,11 +320,24 @@ public final class RougeScorer {
       }
     }
     LcsTable table = new LcsTable();
+    // inRef[t] == stamp when token t occurs in the current reference sentence.
+    int[] inRef = new int[vocabSize];
     int hits = 0;
+    int stamp = 0;
     for (int[] ref : refSentences) {
+      stamp++;
+      for (int t : ref) {
+        inRef[t] = stamp;
+      }
       boolean[] inUnion = new boolean[ref.length];
+      int covered = 0;
       for (int[] cand : candSentences) {
-        table.markLcs(ref, cand, inUnion);
+        if (covered == ref.length) {
+          break; // the union cannot grow any further
+        }
+        if (sharesToken(cand, inRef, stamp)) {
+          covered += table.markLcs(ref, cand, inUnion);
+        }
       }
       for (int i = 0; i < ref.length; i++) {
         if (inUnion[i]) {
@@ -301,17 +355,31 @@ public final class RougeScorer {
     return Score.of(precision, recall);
   }
 
+  private static boolean sharesToken(int[] sentence, int[] marks, int stamp) {
+    for (int t : sentence) {
+      if (marks[t] == stamp) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A reusable flat LCS table for {@code _lcs_table} + {@code _backtrack_norec}. */
   static final class LcsTable {
     private int[] table = new int[256];
 
-    /** Marks, in {@code inRef}, the reference indices of the LCS that rouge-score reads out. */
-    void markLcs(int[] ref, int[] can, boolean[] inRef) {
+    /**
+     * Marks, in {@code inRef}, the reference indices of the LCS that rouge-score reads out.
+     *
+     * @return the number of indices newly marked
+     */
+    int markLcs(int[] ref, int[] can, boolean[] inRef) {
       int rows = ref.length;
       int cols = can.length;
       if (rows == 0 || cols == 0) {
-        return;
+        return 0;
       }
+      int added = 0;
       int width = cols + 1;
       int cells = (rows + 1) * width;
       if (table.length < cells) {
@@ -336,7 +404,10 @@ public final class RougeScorer {
       int j = cols;
       while (i > 0 && j > 0) {
         if (ref[i - 1] == can[j - 1]) {
-          inRef[i - 1] = true;
+          if (!inRef[i - 1]) {
+            inRef[i - 1] = true;
+            added++;
+          }
           i--;
           j--;
         } else if (t[i * width + j - 1] > t[(i - 1) * width + j]) {
@@ -345,6 +416,7 @@ public final class RougeScorer {
           i--;
         }
       }
+      return added;
     }
   }
 }

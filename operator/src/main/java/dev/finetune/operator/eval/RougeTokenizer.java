@@ -1,6 +1,7 @@
 package dev.finetune.operator.eval;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,14 +47,25 @@ public final class RougeTokenizer {
   /** Tokenizes {@code text}; the result is an unmodifiable list. */
   public List<String> tokenize(String text) {
     List<String> out = new ArrayList<>();
-    scan(text, (token, sentence) -> out.add(token));
+    scan(
+        text,
+        (buf, len, hash, line) -> {
+          String t = finish(new String(buf, 0, len));
+          if (t != null) {
+            out.add(t);
+          }
+        });
     return Collections.unmodifiableList(out);
   }
 
-  /** Receives tokens in order together with the index of the {@code "\n"}-separated line. */
+  /**
+   * Receives the raw (lowercased, not yet stemmed) tokens in order, with their {@link
+   * String#hashCode()} and the index of the {@code "\n"}-separated line they are on. The buffer is
+   * reused: consume it before returning.
+   */
   @FunctionalInterface
-  interface TokenSink {
-    void accept(String token, int line);
+  interface RawTokenSink {
+    void accept(char[] buf, int len, int hash, int line);
   }
 
   /**
@@ -74,13 +86,14 @@ public final class RougeTokenizer {
   }
 
   /**
-   * Scans {@code text} and emits its tokens. Tokens never span a line break, so the line index lets
-   * the caller split into {@code rougeLsum} sentences without tokenizing twice.
+   * Scans {@code text} and emits its raw tokens. Tokens never span a line break, so the line index
+   * lets the caller split into {@code rougeLsum} sentences without tokenizing twice.
    */
-  void scan(String text, TokenSink sink) {
+  static void scan(String text, RawTokenSink sink) {
     int n = text.length();
-    char[] buf = null;
+    char[] buf = new char[32];
     int len = 0;
+    int hash = 0;
     int line = 0;
     for (int i = 0; i <= n; i++) {
       char c = i < n ? text.charAt(i) : 0;
@@ -91,20 +104,19 @@ public final class RougeTokenizer {
         f = 'i';
       }
       if (f != 0) {
-        if (buf == null) {
-          buf = new char[Math.min(Math.max(16, n - i), n)];
-        }
         if (len == buf.length) {
-          buf = java.util.Arrays.copyOf(buf, buf.length * 2);
+          buf = Arrays.copyOf(buf, buf.length * 2);
         }
         buf[len++] = f;
+        hash = 31 * hash + f;
         if (!dottedI) {
           continue;
         }
       }
       if (len > 0) {
-        emit(new String(buf, 0, len), line, sink);
+        sink.accept(buf, len, hash, line);
         len = 0;
+        hash = 0;
       }
       if (c == '\n') {
         line++;
@@ -112,14 +124,17 @@ public final class RougeTokenizer {
     }
   }
 
-  private void emit(String token, int line, TokenSink sink) {
-    String t = token;
+  /**
+   * Stems a raw token when configured and applies the {@code VALID_TOKEN} check.
+   *
+   * @return the final token, or {@code null} if rouge-score would drop it
+   */
+  String finish(String raw) {
+    String t = raw;
     if (stem && t.length() > 3) {
       t = stemOf(t);
     }
-    if (isValidToken(t)) {
-      sink.accept(t, line);
-    }
+    return isValidToken(t) ? t : null;
   }
 
   static String stemOf(String token) {
