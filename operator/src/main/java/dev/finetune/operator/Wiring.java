@@ -7,7 +7,9 @@ import dev.finetune.operator.reconcile.Flow;
 import dev.finetune.operator.reconcile.adapters.AsyncWork;
 import dev.finetune.operator.reconcile.adapters.ExternalIdentityBinding;
 import dev.finetune.operator.reconcile.adapters.StorageDatasetCheck;
+import dev.finetune.operator.reconcile.adapters.StorageEvaluation;
 import dev.finetune.operator.reconcile.adapters.StorageProgressSource;
+import dev.finetune.operator.reconcile.ports.Evaluation;
 import java.time.Clock;
 
 /** Chooses the implementation of each outside system from the operator configuration. */
@@ -28,6 +30,8 @@ public final class Wiring {
             .withDataset(
                 new StorageDatasetCheck(
                     store, new AsyncWork<DatasetValidationResult>("dataset-validation", 2)))
+            .withEvaluation(
+                new StorageEvaluation(store, new AsyncWork<Evaluation.Outcome>("evaluation", 2)))
             .withProgress(
                 new StorageProgressSource(store, config.progressPollInterval(), Clock.systemUTC()));
     if ("external".equals(config.iamMode())) {

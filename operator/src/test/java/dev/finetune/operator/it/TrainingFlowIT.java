@@ -133,6 +133,55 @@ class TrainingFlowIT {
     return get(name);
   }
 
+  static FineTuneJob awaitTrained(String name) {
+    await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(250))
+        .untilAsserted(
+            () ->
+                assertThat(Conditions.isTrue(get(name).getStatus(), Conditions.TRAINING_COMPLETE))
+                    .as("TrainingComplete; message: %s", get(name).getStatus().message)
+                    .isTrue());
+    return get(name);
+  }
+
+  /** What the trainer writes: predictions of the base model and of the tuned one. */
+  static void writePredictions(String name, int n, boolean tunedLearned) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    StringBuilder base = new StringBuilder();
+    StringBuilder tuned = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      String ref = json.writeValueAsString(Map.of("name", "Ada " + i, "city", "Paris"));
+      base.append(
+              json.writeValueAsString(
+                  Map.of(
+                      "id",
+                      "eval-" + i,
+                      "reference",
+                      ref,
+                      "prediction",
+                      "Sure! The person is Ada who lives somewhere.")))
+          .append('\n');
+      tuned
+          .append(
+              json.writeValueAsString(
+                  Map.of(
+                      "id",
+                      "eval-" + i,
+                      "reference",
+                      ref,
+                      "prediction",
+                      tunedLearned ? ref : "Ada lives in Paris")))
+          .append('\n');
+    }
+    var store = gcs.server().objectStore();
+    String prefix = "gs://" + bucket + "/runs/" + name + "/predictions/";
+    store.write(
+        GcsUri.parse(prefix + "baseline.jsonl"), base.toString().getBytes(StandardCharsets.UTF_8));
+    store.write(
+        GcsUri.parse(prefix + "tuned.jsonl"), tuned.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
   static List<Pod> pods(String name) {
     return client.pods().inNamespace(ns).withLabel("finetune.dev/job-name", name).list().getItems();
   }
@@ -189,8 +238,14 @@ class TrainingFlowIT {
 
   @Test
   void aValidJobRunsOnAGpuNodeOfItsAcceleratorAndCompletesTraining() throws Exception {
-    FineTuneJob created = create(job("happy"));
-    FineTuneJob done = awaitPhase("happy", Phase.Evaluating);
+    writePredictions("happy", 8, true);
+    FineTuneJob spec = job("happy");
+    spec.getSpec().evaluation = new dev.finetune.api.v1alpha1.EvaluationSpec();
+    spec.getSpec().evaluation.gate = new dev.finetune.api.v1alpha1.EvaluationSpec.GateSpec();
+    spec.getSpec().evaluation.gate.metric = "rougeL";
+    spec.getSpec().evaluation.gate.minImprovement = 0.2;
+    FineTuneJob created = create(spec);
+    FineTuneJob done = awaitPhase("happy", Phase.Succeeded);
 
     // Validation read the real objects.
     assertThat(done.getStatus().dataset.format).isEqualTo("gemini");
@@ -245,7 +300,7 @@ class TrainingFlowIT {
     j.getSpec().hardware.accelerator = HardwareSpec.Accelerator.NVIDIA_TESLA_A100;
     j.getSpec().hardware.spot = false;
     create(j);
-    awaitPhase("a100", Phase.Evaluating);
+    awaitTrained("a100");
     assertThat(pods("a100").get(0).getSpec().getNodeName()).isEqualTo("gpu-a100-0");
   }
 
@@ -377,7 +432,7 @@ class TrainingFlowIT {
               assertThat(get("spot").getStatus().phase).isEqualTo(Phase.Training);
             });
     endPod(second, "Succeeded", 0, "done", false);
-    FineTuneJob done = awaitPhase("spot", Phase.Evaluating);
+    FineTuneJob done = awaitTrained("spot");
     assertThat(
             Conditions.get(done.getStatus(), Conditions.TRAINING_COMPLETE)
                 .orElseThrow()
@@ -415,13 +470,13 @@ class TrainingFlowIT {
         .hasSize(1);
     assertThat(pods("restart")).hasSize(1);
     endPod(pod, "Succeeded", 0, "done", false);
-    awaitPhase("restart", Phase.Evaluating);
+    awaitTrained("restart");
   }
 
   @Test
   void deletingTheJobRemovesItsChildren() {
     create(job("gone"));
-    awaitPhase("gone", Phase.Evaluating);
+    awaitTrained("gone");
     client.resources(FineTuneJob.class).inNamespace(ns).withName("gone").delete();
     await()
         .atMost(WAIT)
@@ -436,6 +491,33 @@ class TrainingFlowIT {
                   .isNull();
               assertThat(pods("gone")).isEmpty();
             });
+  }
+
+  @Test
+  void aTunedModelThatMissesTheGateFailsWithTheNumbers() throws Exception {
+    writePredictions("weak", 6, false);
+    FineTuneJob spec = job("weak");
+    spec.getSpec().evaluation = new dev.finetune.api.v1alpha1.EvaluationSpec();
+    spec.getSpec().evaluation.gate = new dev.finetune.api.v1alpha1.EvaluationSpec.GateSpec();
+    spec.getSpec().evaluation.gate.metric = "rouge1";
+    spec.getSpec().evaluation.gate.minScore = 0.9;
+    create(spec);
+    FineTuneJob failed = awaitPhase("weak", Phase.Failed);
+    var c = Conditions.get(failed.getStatus(), Conditions.QUALITY_GATE_PASSED).orElseThrow();
+    assertThat(c.getStatus()).isEqualTo("False");
+    assertThat(c.getReason()).isEqualTo("QualityGateFailed");
+    assertThat(c.getMessage()).contains("rouge1").contains("< minScore 0.9");
+    assertThat(failed.getStatus().evaluation.gate).isEqualTo("Failed");
+    assertThat(Conditions.isTrue(failed.getStatus(), Conditions.EVALUATION_COMPLETE)).isTrue();
+  }
+
+  @Test
+  void missingPredictionsFailTheEvaluationNamingTheFile() {
+    create(job("nopred"));
+    FineTuneJob failed = awaitPhase("nopred", Phase.Failed);
+    var c = Conditions.get(failed.getStatus(), Conditions.EVALUATION_COMPLETE).orElseThrow();
+    assertThat(c.getReason()).isEqualTo("PredictionsMissing");
+    assertThat(c.getMessage()).contains("runs/nopred/predictions/");
   }
 
   @Test

@@ -17,8 +17,9 @@ public interface Evaluation {
    * Scores computed.
    *
    * @param gatePassed null when no gate is configured
+   * @param notes what a person should know about the data scored (missing ids), or null
    */
-  record Scored(EvaluationStatus result, Boolean gatePassed, String gateMessage)
+  record Scored(EvaluationStatus result, Boolean gatePassed, String gateMessage, String notes)
       implements Outcome {}
 
   record Invalid(String reason, String message) implements Outcome {}

@@ -47,7 +47,9 @@ public final class EvaluateStep implements Step {
         Conditions.EVALUATION_COMPLETE,
         Conditions.TRUE,
         "Scored",
-        s.result().examples + " examples scored");
+        s.result().examples
+            + " examples scored (ROUGE with stemming, as rouge-score)"
+            + (s.notes() == null ? "" : "; " + s.notes()));
     if (s.gatePassed() == null) {
       ctx.condition(
           Conditions.QUALITY_GATE_PASSED, Conditions.TRUE, "NoGate", "no gate configured");

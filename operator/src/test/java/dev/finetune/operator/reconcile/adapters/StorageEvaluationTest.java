@@ -1,0 +1,123 @@
+package dev.finetune.operator.reconcile.adapters;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.finetune.api.v1alpha1.EvaluationSpec;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.operator.Fixtures;
+import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
+import dev.finetune.operator.gcp.storage.GcsUri;
+import dev.finetune.operator.reconcile.ports.Evaluation;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The evaluation step's reading and scoring, against fake-gcs-server with the real client. */
+class StorageEvaluationTest {
+  @RegisterExtension static FakeGcsServerExtension gcs = new FakeGcsServerExtension();
+
+  static FineTuneJob job(String bucket, String name) {
+    FineTuneJob job = Fixtures.job("team-a", name);
+    job.getSpec().output = "gs://" + bucket + "/runs/" + name;
+    job.getSpec().evaluation = new EvaluationSpec();
+    return job;
+  }
+
+  static void put(String bucket, String path, String... lines) throws Exception {
+    gcs.server()
+        .objectStore()
+        .write(
+            GcsUri.of(bucket, path),
+            (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  static Evaluation.Outcome evaluate(FineTuneJob job) {
+    StorageEvaluation eval =
+        new StorageEvaluation(gcs.server().objectStore(), new AsyncWork<>("eval-test", 1));
+    AtomicReference<Evaluation.Outcome> out = new AtomicReference<>();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              out.set(eval.evaluate(job));
+              return !(out.get() instanceof Evaluation.Running);
+            });
+    return out.get();
+  }
+
+  @Test
+  void scoresBothModelsAndReportsIdsThatDoNotMatch() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    put(
+        bucket,
+        "runs/a/predictions/baseline.jsonl",
+        "{\"id\": \"1\", \"reference\": \"the cat sat\", \"prediction\": \"a dog ran\"}",
+        "{\"id\": \"2\", \"reference\": \"the cat sat\", \"prediction\": \"the cat\"}",
+        "{\"id\": \"3\", \"reference\": \"x\", \"prediction\": \"y\"}");
+    put(
+        bucket,
+        "runs/a/predictions/tuned.jsonl",
+        "{\"id\": \"1\", \"reference\": \"the cat sat\", \"prediction\": \"the cat sat\"}",
+        "{\"id\": \"2\", \"reference\": \"the cat sat\", \"prediction\": \"the cat sat\"}");
+    FineTuneJob job = job(bucket, "a");
+    job.getSpec().evaluation.metrics = List.of("rouge1", "rougeL");
+    Evaluation.Scored s = (Evaluation.Scored) evaluate(job);
+    assertThat(s.result().examples).isEqualTo(2);
+    assertThat(s.result().metrics).containsOnlyKeys("rouge1", "rougeL");
+    assertThat(s.result().metrics.get("rouge1").tuned).isEqualTo(1.0);
+    // Baseline: pair 1 shares nothing; pair 2: P=1, R=2/3, F=0.8. Mean 0.4.
+    assertThat(s.result().metrics.get("rouge1").baseline).isEqualTo(0.4);
+    assertThat(s.result().metrics.get("rouge1").delta).isEqualTo(0.6);
+    assertThat(s.gatePassed()).isNull();
+    assertThat(s.notes()).contains("1 problem(s)").contains("3");
+  }
+
+  @Test
+  void withoutABaselineOnlyTheTunedModelIsScored() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    put(
+        bucket,
+        "runs/b/predictions/tuned.jsonl",
+        "{\"id\": \"1\", \"reference\": \"Running dogs\", \"prediction\": \"the dog runs\"}");
+    FineTuneJob job = job(bucket, "b");
+    job.getSpec().evaluation.baseline = false;
+    job.getSpec().evaluation.gate = new EvaluationSpec.GateSpec();
+    job.getSpec().evaluation.gate.metric = "rouge1";
+    job.getSpec().evaluation.gate.minScore = 0.5;
+    Evaluation.Scored s = (Evaluation.Scored) evaluate(job);
+    // With stemming, running->run and dogs->dog: P=2/3, R=1, F=0.8.
+    assertThat(s.result().metrics.get("rouge1").tuned).isEqualTo(0.8);
+    assertThat(s.result().metrics.get("rouge1").baseline).isNull();
+    assertThat(s.gatePassed()).isTrue();
+    assertThat(s.gateMessage()).contains("rouge1 0.800 >= minScore 0.5");
+  }
+
+  @Test
+  void malformedPredictionsAreRefusedWithTheLine() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    put(
+        bucket,
+        "runs/c/predictions/baseline.jsonl",
+        "{\"id\": \"1\", \"reference\": \"a\", \"prediction\": \"b\"}");
+    put(
+        bucket,
+        "runs/c/predictions/tuned.jsonl",
+        "{\"id\": \"1\", \"reference\": \"a\", \"prediction\": \"a\"}",
+        "{\"id\": \"2\", \"reference\": 5}");
+    Evaluation.Invalid inv = (Evaluation.Invalid) evaluate(job(bucket, "c"));
+    assertThat(inv.reason()).isEqualTo("PredictionsMalformed");
+    assertThat(inv.message()).contains("2");
+  }
+
+  @Test
+  void missingPredictionsNameTheObject() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    Evaluation.Invalid inv = (Evaluation.Invalid) evaluate(job(bucket, "d"));
+    assertThat(inv.reason()).isEqualTo("PredictionsMissing");
+    assertThat(inv.message()).contains("gs://" + bucket + "/runs/d/predictions/tuned.jsonl");
+  }
+}
