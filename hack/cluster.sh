@@ -24,15 +24,43 @@ case "$cmd" in
       log "reusing running cluster $name"
     else
       kwokctl --name "$name" delete cluster >/dev/null 2>&1 || true
-      config="$(mktemp)"
-      cat "$stages"/*.yaml | sed '/^---$/d' | awk 'BEGIN{first=1} /^apiVersion:/{ if(!first) print "---"; first=0 } {print}' >"$config"
-      { echo "---"; cat "$here/controlplane/pod-complete-stage.yaml"; } >>"$config"
       read -r p_api p_etcd p_peer p_kcm p_sched p_kwok < <(python3 -c '
 import socket
 socks = [socket.socket() for _ in range(6)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 for s in socks: s.close()')
+      config="$(mktemp)"
+      cat "$stages"/*.yaml | sed '/^---$/d' | awk 'BEGIN{first=1} /^apiVersion:/{ if(!first) print "---"; first=0 } {print}' >"$config"
+      { echo "---"; cat "$here/controlplane/pod-complete-stage.yaml"; } >>"$config"
+      # Everything on loopback (kube-apiserver also needs an advertise address on a machine
+      # without a default route).
+      cat >>"$config" <<YAML
+---
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - {key: advertise-address, value: 127.0.0.1}
+  - {key: bind-address, value: 127.0.0.1}
+- name: kube-controller-manager
+  extraArgs:
+  - {key: bind-address, value: 127.0.0.1}
+- name: kube-scheduler
+  extraArgs:
+  - {key: bind-address, value: 127.0.0.1}
+- name: kwok-controller
+  extraArgs:
+  - {key: server-address, value: "127.0.0.1:$p_kwok"}
+- name: etcd
+  extraArgs:
+  - {key: listen-client-urls, value: "http://127.0.0.1:$p_etcd"}
+  - {key: advertise-client-urls, value: "http://127.0.0.1:$p_etcd"}
+  - {key: listen-peer-urls, value: "http://127.0.0.1:$p_peer"}
+  - {key: initial-advertise-peer-urls, value: "http://127.0.0.1:$p_peer"}
+  - {key: initial-cluster, value: "node0=http://127.0.0.1:$p_peer"}
+YAML
       log "starting cluster $name (kube-apiserver $("$bin/kube-apiserver" --version | awk '{print $2}'))"
       kwokctl --name "$name" create cluster \
         --runtime binary \
@@ -48,16 +76,6 @@ for s in socks: s.close()')
         --kube-controller-manager-port "$p_kcm" \
         --kube-scheduler-port "$p_sched" \
         --controller-port "$p_kwok" \
-        --extra-args kube-apiserver=advertise-address=127.0.0.1 \
-        --extra-args kube-apiserver=bind-address=127.0.0.1 \
-        --extra-args kube-controller-manager=bind-address=127.0.0.1 \
-        --extra-args kube-scheduler=bind-address=127.0.0.1 \
-        --extra-args kwok-controller=server-address=127.0.0.1:"$p_kwok" \
-        --extra-args etcd=listen-client-urls=http://127.0.0.1:"$p_etcd" \
-        --extra-args etcd=advertise-client-urls=http://127.0.0.1:"$p_etcd" \
-        --extra-args etcd=listen-peer-urls=http://127.0.0.1:"$p_peer" \
-        --extra-args etcd=initial-advertise-peer-urls=http://127.0.0.1:"$p_peer" \
-        --extra-args etcd=initial-cluster=node0=http://127.0.0.1:"$p_peer" \
         --disable-qps-limits \
         --wait 3m >&2
       rm -f "$config"
