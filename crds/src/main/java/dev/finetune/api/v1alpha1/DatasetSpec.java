@@ -7,6 +7,7 @@ import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /** Training and evaluation data. */
@@ -15,12 +16,14 @@ public class DatasetSpec {
   static final String GS_OBJECT = "self.matches('^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]/.+$')";
 
   @Required
+  @Size(max = 1024)
   @ValidationRule(
       value = GS_OBJECT,
       message = "dataset.train must be a Cloud Storage object gs://bucket/path/train.jsonl")
   @JsonPropertyDescription("JSONL training data in Cloud Storage (gs://bucket/path/train.jsonl).")
   public String train;
 
+  @Size(max = 1024)
   @ValidationRule(
       value = GS_OBJECT,
       message = "dataset.validation must be a Cloud Storage object gs://bucket/path/eval.jsonl")

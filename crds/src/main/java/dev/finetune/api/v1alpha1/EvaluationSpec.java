@@ -1,20 +1,24 @@
 package dev.finetune.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.List;
 
 /** Evaluation of base and tuned model, and the quality gate. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
-    value = "!has(self.gate) || self.gate.metric in self.metrics",
+    value = "!has(self.gate) || !has(self.metrics) || self.gate.metric in self.metrics",
     message = "evaluation.gate.metric must be one of evaluation.metrics")
 @ValidationRule(
-    value = "!has(self.gate) || !has(self.gate.minImprovement) || self.baseline",
+    value =
+        "!has(self.gate) || !has(self.gate.minImprovement) || !has(self.baseline) ||"
+            + " self.baseline",
     message = "evaluation.gate.minImprovement needs evaluation.baseline: true")
 public class EvaluationSpec {
   @Default("200")
@@ -30,16 +34,11 @@ public class EvaluationSpec {
   public Integer maxNewTokens;
 
   @Default("[\"rouge1\", \"rouge2\", \"rougeL\", \"rougeLsum\"]")
-  @ValidationRule(
-      value = "size(self) > 0 && self.all(m, m in ['rouge1', 'rouge2', 'rougeL', 'rougeLsum'])",
-      message = "evaluation.metrics may list rouge1, rouge2, rougeL and rougeLsum")
-  @ValidationRule(
-      value = "self.all(m, self.exists_one(n, n == m))",
-      message = "evaluation.metrics must not repeat a metric")
+  @Size(min = 1, max = 4)
   @JsonPropertyDescription(
       "ROUGE variants to compute, identical to Google's rouge-score: rouge1, rouge2, rougeL,"
           + " rougeLsum.")
-  public List<String> metrics;
+  public List<Metric> metrics;
 
   @Default("true")
   @JsonPropertyDescription(
@@ -50,6 +49,28 @@ public class EvaluationSpec {
       "Pass/fail gate. The job fails with QualityGateFailed when the tuned model misses it.")
   public GateSpec gate;
 
+  /** ROUGE variants, named as Google's rouge-score names them. */
+  public enum Metric {
+    @JsonProperty("rouge1")
+    ROUGE1("rouge1"),
+    @JsonProperty("rouge2")
+    ROUGE2("rouge2"),
+    @JsonProperty("rougeL")
+    ROUGE_L("rougeL"),
+    @JsonProperty("rougeLsum")
+    ROUGE_LSUM("rougeLsum");
+
+    private final String id;
+
+    Metric(String id) {
+      this.id = id;
+    }
+
+    public String id() {
+      return id;
+    }
+  }
+
   /** Quality gate. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   @ValidationRule(
@@ -58,7 +79,7 @@ public class EvaluationSpec {
   public static class GateSpec {
     @Default("rougeL")
     @JsonPropertyDescription("Metric the gate looks at (one of evaluation.metrics).")
-    public String metric;
+    public Metric metric;
 
     @Min(0)
     @Max(1)

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /** Desired state of a FineTuneJob. Immutable after creation. */
@@ -57,6 +58,7 @@ public class FineTuneJobSpec {
   public EvaluationSpec evaluation;
 
   @Required
+  @Size(max = 1024)
   @ValidationRule(
       value = "self.matches('^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$')",
       message =

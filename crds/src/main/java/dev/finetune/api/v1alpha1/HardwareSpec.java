@@ -4,12 +4,15 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /** GPU type and count, and how capacity is provisioned. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
-    value = "!(self.accelerator == 'nvidia-tesla-t4' && self.count == 8)",
+    value =
+        "!(has(self.accelerator) && has(self.count) && self.accelerator == 'nvidia-tesla-t4'"
+            + " && self.count == 8)",
     message = "nvidia-tesla-t4 is offered with 1, 2 or 4 GPUs per node, not 8")
 public class HardwareSpec {
   @Default("auto")
@@ -39,6 +42,7 @@ public class HardwareSpec {
   public Provisioning provisioning;
 
   @Default("24h")
+  @Size(max = 32)
   @ValidationRule(
       value = "self.matches('^([0-9]+h)?([0-9]+m)?([0-9]+s)?$') && self != ''",
       message = "hardware.maxRuntime must be a duration such as 90m, 6h or 1h30m")

@@ -4,17 +4,18 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /** Google identity of the trainer (Workload Identity, no keys). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(
-    value = "self.mode != 'serviceAccount' || has(self.gcpServiceAccount)",
+    value = "!has(self.mode) || self.mode != 'serviceAccount' || has(self.gcpServiceAccount)",
     message =
         "identity.gcpServiceAccount is required with identity.mode serviceAccount (or set"
             + " identity.mode: direct to grant the job's own Kubernetes identity on the buckets)")
 @ValidationRule(
-    value = "self.mode != 'direct' || !has(self.gcpServiceAccount)",
+    value = "!has(self.mode) || self.mode != 'direct' || !has(self.gcpServiceAccount)",
     message = "identity.gcpServiceAccount must not be set with identity.mode direct")
 public class IdentitySpec {
   @Default("serviceAccount")
@@ -24,6 +25,7 @@ public class IdentitySpec {
           + " Kubernetes identity itself is granted on the dataset and output buckets.")
   public Mode mode;
 
+  @Size(max = 254)
   @ValidationRule(
       value =
           "self.matches('^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\\\\.iam\\\\.gserviceaccount\\\\.com$')",

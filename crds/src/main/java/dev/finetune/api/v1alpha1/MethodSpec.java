@@ -6,6 +6,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.List;
 
@@ -37,8 +38,9 @@ public class MethodSpec {
   public Double dropout;
 
   @Default("[\"all-linear\"]")
+  @Size(min = 1, max = 64)
   @ValidationRule(
-      value = "size(self) > 0 && self.all(m, size(m) > 0)",
+      value = "self.all(m, size(m) > 0)",
       message = "method.targetModules must list at least one non-empty module name")
   @JsonPropertyDescription(
       "Modules that get adapters: all-linear, or names such as q_proj, v_proj.")

@@ -4,12 +4,14 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /** The base model. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ModelSpec {
   @Required
+  @Size(min = 1, max = 1024)
   @ValidationRule(
       value =
           "self.matches('^hf://[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$') ||"
@@ -24,6 +26,7 @@ public class ModelSpec {
   public String source;
 
   @Default("main")
+  @Size(max = 255)
   @ValidationRule(
       value = "self.matches('^[A-Za-z0-9._/-]{1,255}$')",
       message = "model.revision must be a branch, tag or commit hash")
@@ -36,6 +39,7 @@ public class ModelSpec {
       "Secret in the job's namespace holding a Hugging Face token, for gated models.")
   public SecretKeyRef tokenSecretRef;
 
+  @Size(max = 16)
   @ValidationRule(
       value = "self.matches('^[0-9]+(\\\\.[0-9]+)?[MB]$')",
       message = "model.parameters must look like 270M, 1.5B or 7B")

@@ -18,14 +18,17 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,11 +69,21 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
             InformerEventSourceConfiguration.from(Pod.class, FineTuneJob.class)
                 .withName("pods")
                 .withLabelSelector(Labels.SELECTOR)
-                .withSecondaryToPrimaryMapper(
-                    Mappers.fromAnnotation(
-                        Owners.OWNER_NAME, Owners.OWNER_NAMESPACE, FineTuneJob.class))
+                .withSecondaryToPrimaryMapper(FineTuneJobReconciler::podOwner)
                 .build(),
             context));
+  }
+
+  /** Trainer pods belong to the Job, not to us: they name their FineTuneJob in annotations. */
+  static Set<ResourceID> podOwner(Pod pod) {
+    Map<String, String> a = pod.getMetadata().getAnnotations();
+    if (a == null || a.get(Owners.OWNER_NAME) == null) {
+      return Set.of();
+    }
+    return Set.of(
+        new ResourceID(
+            a.get(Owners.OWNER_NAME),
+            a.getOrDefault(Owners.OWNER_NAMESPACE, pod.getMetadata().getNamespace())));
   }
 
   private static <R extends io.fabric8.kubernetes.api.model.HasMetadata>

@@ -163,7 +163,7 @@ class AdmissionIT {
         bad(
             "empty target modules",
             set("method.targetModules", List.of()),
-            "method.targetModules must list at least one non-empty module name"));
+            "spec.method.targetModules in body should have at least 1 items"));
     cases.add(
         bad(
             "zero epochs",
@@ -250,12 +250,24 @@ class AdmissionIT {
         bad(
             "unknown metric",
             set("evaluation.metrics", List.of("bleu")),
-            "evaluation.metrics may list rouge1, rouge2, rougeL and rougeLsum"));
+            "spec.evaluation.metrics[0]: Unsupported value: \"bleu\": supported values:"
+                + " \"rouge1\", \"rouge2\", \"rougeL\", \"rougeLsum\""));
     cases.add(
         bad(
-            "repeated metric",
-            set("evaluation.metrics", List.of("rougeL", "rougeL")),
-            "evaluation.metrics must not repeat a metric"));
+            "no metrics",
+            set("evaluation.metrics", List.of()),
+            "spec.evaluation.metrics: Invalid value: 0: spec.evaluation.metrics in body should have"
+                + " at least 1 items"));
+    cases.add(
+        bad(
+            "unknown gate metric",
+            set("evaluation.gate", new LinkedHashMap<>(Map.of("metric", "bleu", "minScore", 0.3))),
+            "spec.evaluation.gate.metric: Unsupported value: \"bleu\""));
+    cases.add(
+        bad(
+            "huge model path",
+            set("model.source", "/" + "x".repeat(2000)),
+            "spec.model.source: Too long: may not be more than 1024 bytes"));
     cases.add(
         bad(
             "gate on unevaluated metric",
@@ -317,6 +329,7 @@ class AdmissionIT {
     assertThat(job.getSpec().hardware.provisioning.name()).isEqualTo("MANAGED");
     assertThat(job.getSpec().hardware.spot).isTrue();
     assertThat(job.getSpec().evaluation.metrics)
+        .extracting(m -> m.id())
         .containsExactly("rouge1", "rouge2", "rougeL", "rougeLsum");
     assertThat(job.getSpec().training.learningRate).isEqualTo(2e-4);
   }
@@ -346,7 +359,8 @@ class AdmissionIT {
         .contains("KIND:       FineTuneJob")
         .contains("rank")
         .contains("LoRA rank r (1-256)");
-    String columns = LocalCluster.kubectl(List.of("get", "ftj", "-n", ns));
+    client.resource(manifest("columns", validSpec())).create();
+    String columns = LocalCluster.kubectl(List.of("get", "ftj", "columns", "-n", ns));
     assertThat(columns.lines().findFirst().orElseThrow())
         .containsSubsequence("NAME", "PHASE", "PROGRESS", "ROUGE-L", "DELTA", "AGE");
   }

@@ -140,6 +140,8 @@ public final class LocalCluster {
     List<String> cmd = new java.util.ArrayList<>();
     cmd.add(kubectl.toString());
     cmd.add("--kubeconfig=" + kubeconfig());
+    // A fresh discovery cache: the CRD may be newer than a cache left by an earlier run.
+    cmd.add("--cache-dir=" + Files.createTempDirectory("kubectl-cache"));
     cmd.addAll(args);
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -242,7 +242,7 @@ class TrainingFlowIT {
     FineTuneJob spec = job("happy");
     spec.getSpec().evaluation = new dev.finetune.api.v1alpha1.EvaluationSpec();
     spec.getSpec().evaluation.gate = new dev.finetune.api.v1alpha1.EvaluationSpec.GateSpec();
-    spec.getSpec().evaluation.gate.metric = "rougeL";
+    spec.getSpec().evaluation.gate.metric = dev.finetune.api.v1alpha1.EvaluationSpec.Metric.ROUGE_L;
     spec.getSpec().evaluation.gate.minImprovement = 0.2;
     FineTuneJob created = create(spec);
     FineTuneJob done = awaitPhase("happy", Phase.Succeeded);
@@ -283,15 +283,28 @@ class TrainingFlowIT {
     assertThat(pod.getSpec().getNodeName()).isEqualTo("gpu-l4-spot-0");
     assertThat(pod.getStatus().getPhase()).isEqualTo("Succeeded");
 
-    // Evaluation is not built into this operator: it says so and waits.
-    var eval = Conditions.get(done.getStatus(), Conditions.EVALUATION_COMPLETE);
-    await()
-        .atMost(WAIT)
-        .until(
-            () ->
-                Conditions.get(get("happy").getStatus(), Conditions.EVALUATION_COMPLETE)
-                    .isPresent());
-    assertThat(eval.isEmpty() || eval.get().getStatus().equals("Unknown")).isTrue();
+    // ROUGE of both models, the improvement and the gate verdict.
+    var ev = done.getStatus().evaluation;
+    assertThat(ev.examples).isEqualTo(8);
+    assertThat(ev.metrics).containsOnlyKeys("rouge1", "rouge2", "rougeL", "rougeLsum");
+    assertThat(ev.metrics.get("rougeL").tuned).isEqualTo(1.0);
+    assertThat(ev.metrics.get("rougeL").baseline).isBetween(0.05, 0.5);
+    assertThat(ev.metrics.get("rougeL").delta)
+        .isCloseTo(
+            ev.metrics.get("rougeL").tuned - ev.metrics.get("rougeL").baseline,
+            org.assertj.core.data.Offset.offset(1e-4));
+    assertThat(ev.gate).isEqualTo("Passed");
+    assertThat(
+            Conditions.get(done.getStatus(), Conditions.QUALITY_GATE_PASSED)
+                .orElseThrow()
+                .getMessage())
+        .contains("improvement")
+        .contains(">= +0.2");
+    assertThat(Conditions.isTrue(done.getStatus(), Conditions.READY)).isTrue();
+    assertThat(done.getStatus().output.adapterUri)
+        .isEqualTo("gs://" + bucket + "/runs/happy/adapter/");
+    String row = LocalCluster.kubectl(List.of("get", "ftj", "happy", "-n", ns, "--no-headers"));
+    assertThat(row).contains("Succeeded").contains("100%");
   }
 
   @Test
@@ -334,12 +347,12 @@ class TrainingFlowIT {
   @Test
   void aServiceAccountTheNamespaceDoesNotAllowIsRefusedAndNothingIsBound() {
     FineTuneJob j = job("intruder");
-    j.getSpec().identity.gcpServiceAccount = "admin@proj-1.iam.gserviceaccount.com";
+    j.getSpec().identity.gcpServiceAccount = "intruder@proj-1.iam.gserviceaccount.com";
     create(j);
     FineTuneJob failed = awaitPhase("intruder", Phase.Failed);
     var c = Conditions.get(failed.getStatus(), Conditions.IDENTITY_BOUND).orElseThrow();
     assertThat(c.getReason()).isEqualTo("NotAllowed");
-    assertThat(c.getMessage()).contains("admin@proj-1.iam.gserviceaccount.com is not allowed");
+    assertThat(c.getMessage()).contains("intruder@proj-1.iam.gserviceaccount.com is not allowed");
     assertThat(client.serviceAccounts().inNamespace(ns).withName("intruder-trainer").get())
         .isNull();
     assertThat(client.batch().v1().jobs().inNamespace(ns).withName("intruder-trainer").get())
@@ -499,7 +512,7 @@ class TrainingFlowIT {
     FineTuneJob spec = job("weak");
     spec.getSpec().evaluation = new dev.finetune.api.v1alpha1.EvaluationSpec();
     spec.getSpec().evaluation.gate = new dev.finetune.api.v1alpha1.EvaluationSpec.GateSpec();
-    spec.getSpec().evaluation.gate.metric = "rouge1";
+    spec.getSpec().evaluation.gate.metric = dev.finetune.api.v1alpha1.EvaluationSpec.Metric.ROUGE1;
     spec.getSpec().evaluation.gate.minScore = 0.9;
     create(spec);
     FineTuneJob failed = awaitPhase("weak", Phase.Failed);

@@ -70,8 +70,9 @@ public final class StorageEvaluation implements Evaluation {
         job.getSpec().evaluation == null ? new EvaluationSpec() : job.getSpec().evaluation;
     boolean withBaseline = spec.baseline == null || spec.baseline;
     List<RougeType> metrics =
-        (spec.metrics == null ? List.of("rouge1", "rouge2", "rougeL", "rougeLsum") : spec.metrics)
-            .stream().map(RougeType::fromId).toList();
+        spec.metrics == null
+            ? List.of(RougeType.ROUGE1, RougeType.ROUGE2, RougeType.ROUGE_L, RougeType.ROUGE_LSUM)
+            : spec.metrics.stream().map(m -> RougeType.fromId(m.id())).distinct().toList();
     GcsUri tunedUri = predictions(job.getSpec().output, "tuned.jsonl");
     GcsUri baselineUri = predictions(job.getSpec().output, "baseline.jsonl");
     PredictionJoin.Result joined;
@@ -127,7 +128,7 @@ public final class StorageEvaluation implements Evaluation {
     }
     QualityGate.Gate gate =
         new QualityGate.Gate(
-            RougeType.fromId(spec.gate.metric == null ? "rougeL" : spec.gate.metric),
+            spec.gate.metric == null ? RougeType.ROUGE_L : RougeType.fromId(spec.gate.metric.id()),
             spec.gate.minScore,
             spec.gate.minImprovement);
     QualityGate.Result verdict =

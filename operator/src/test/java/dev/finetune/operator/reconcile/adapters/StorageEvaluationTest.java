@@ -64,7 +64,8 @@ class StorageEvaluationTest {
         "{\"id\": \"1\", \"reference\": \"the cat sat\", \"prediction\": \"the cat sat\"}",
         "{\"id\": \"2\", \"reference\": \"the cat sat\", \"prediction\": \"the cat sat\"}");
     FineTuneJob job = job(bucket, "a");
-    job.getSpec().evaluation.metrics = List.of("rouge1", "rougeL");
+    job.getSpec().evaluation.metrics =
+        List.of(EvaluationSpec.Metric.ROUGE1, EvaluationSpec.Metric.ROUGE_L);
     Evaluation.Scored s = (Evaluation.Scored) evaluate(job);
     assertThat(s.result().examples).isEqualTo(2);
     assertThat(s.result().metrics).containsOnlyKeys("rouge1", "rougeL");
@@ -86,7 +87,7 @@ class StorageEvaluationTest {
     FineTuneJob job = job(bucket, "b");
     job.getSpec().evaluation.baseline = false;
     job.getSpec().evaluation.gate = new EvaluationSpec.GateSpec();
-    job.getSpec().evaluation.gate.metric = "rouge1";
+    job.getSpec().evaluation.gate.metric = dev.finetune.api.v1alpha1.EvaluationSpec.Metric.ROUGE1;
     job.getSpec().evaluation.gate.minScore = 0.5;
     Evaluation.Scored s = (Evaluation.Scored) evaluate(job);
     // With stemming, running->run and dogs->dog: P=2/3, R=1, F=0.8.
