@@ -21,10 +21,16 @@ final class ExampleParser {
   /** The first problem found in a line. */
   static final class LineError extends Exception {
     final String path;
+    final boolean fatal;
 
     LineError(String path, String message) {
+      this(path, message, false);
+    }
+
+    LineError(String path, String message, boolean fatal) {
       super(message, null, false, false);
       this.path = path;
+      this.fatal = fatal;
     }
   }
 
@@ -48,7 +54,11 @@ final class ExampleParser {
     this.factory = factory;
   }
 
-  /** Picks the format from the top-level keys of a line. */
+  /**
+   * Picks the format from the top-level keys of a line. A line that is not a JSON object gives a
+   * non-fatal error (detection moves on to the next line); an object without any known key gives a
+   * {@linkplain LineError#fatal fatal} one.
+   */
   DatasetFormat detect(byte[] a, int off, int len) throws LineError {
     boolean contents = false;
     boolean messages = false;
@@ -57,8 +67,7 @@ final class ExampleParser {
     try (JsonParser p = factory.createParser(a, off, len)) {
       JsonToken t = p.nextToken();
       if (t != JsonToken.START_OBJECT) {
-        throw new LineError(
-            "", "cannot detect the dataset format: expected a JSON object, found " + describe(t));
+        throw new LineError("", "expected a JSON object per line, found " + describe(t));
       }
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
@@ -76,10 +85,9 @@ final class ExampleParser {
         p.skipChildren();
       }
     } catch (JsonProcessingException e) {
-      LineError le = parseError(e);
-      throw new LineError(le.path, "cannot detect the dataset format: " + le.getMessage());
+      throw parseError(e);
     } catch (IOException e) {
-      throw new LineError("", "cannot detect the dataset format: " + e.getMessage());
+      throw new LineError("", "cannot read line: " + e.getMessage());
     }
     if (contents) {
       return DatasetFormat.GEMINI;
@@ -96,7 +104,8 @@ final class ExampleParser {
             + " (gemini), \"messages\" (messages) or \"prompt\"/\"completion\""
             + " (prompt-completion)"
             + (keys.isEmpty() ? "" : "; found " + String.join(", ", keys))
-            + "; set the format explicitly");
+            + "; set the format explicitly",
+        true);
   }
 
   /** Validates one line; on success the statistics fields describe it. */
