@@ -94,6 +94,7 @@ def check(ex):
 def main():
     path = sys.argv[1]
     start = time.perf_counter()
+    cpu_start = time.process_time()
     sha = hashlib.sha256()
     examples = errors = blank = prompt = answer = toks = nbytes = 0
     first = []
@@ -118,10 +119,12 @@ def main():
                 if len(first) < 20:
                     first.append(f"{ln}: {e}")
     secs = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     print(json.dumps({
         "examples": examples, "errors": errors, "blank": blank, "bytes": nbytes,
         "characters": prompt + answer, "estimatedTokens": toks, "sha256": sha.hexdigest(),
-        "seconds": round(secs, 3), "mbPerSec": round(nbytes / 1e6 / secs, 1), "firstErrors": first,
+        "seconds": round(secs, 3), "mbPerSec": round(nbytes / 1e6 / secs, 1),
+        "cpuSeconds": round(cpu, 3), "mbPerCpuSec": round(nbytes / 1e6 / cpu, 1), "firstErrors": first,
     }))
 
 

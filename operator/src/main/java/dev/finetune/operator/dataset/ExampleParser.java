@@ -46,6 +46,11 @@ final class ExampleParser {
   private long textTokens;
   private boolean textBlank;
 
+  // The line being validated, for measuring strings from their bytes.
+  private byte[] line;
+  private int lineStart;
+  private int lineEnd;
+
   // Accumulated over the parts of one Gemini turn.
   private long turnChars;
   private long turnTokens;
@@ -113,6 +118,9 @@ final class ExampleParser {
     promptChars = 0;
     answerChars = 0;
     tokens = 0;
+    line = a;
+    lineStart = off;
+    lineEnd = off + len;
     try (JsonParser p = factory.createParser(a, off, len)) {
       JsonToken t = p.nextToken();
       if (t != JsonToken.START_OBJECT) {
@@ -465,6 +473,17 @@ final class ExampleParser {
     if (t != JsonToken.VALUE_STRING) {
       throw new LineError(path, expected("a string", t));
     }
+    if (!measureRaw(p)) {
+      measureDecoded(p);
+    }
+    if (textBlank) {
+      throw new LineError(
+          path, textChars == 0 ? "text is empty" : "text is blank (only whitespace characters)");
+    }
+  }
+
+  /** Measures the current string from the parser's decoded characters. */
+  private void measureDecoded(JsonParser p) throws IOException {
     char[] c = p.getTextCharacters();
     int off = p.getTextOffset();
     int end = off + p.getTextLength();
@@ -492,17 +511,135 @@ final class ExampleParser {
           bytes += 3;
           chars++;
         }
-        if (blank && !Character.isWhitespace(ch) && !Character.isSpaceChar(ch)) {
+        if (blank && !isUnicodeSpace(ch)) {
           blank = false;
         }
       }
     }
-    if (blank) {
-      throw new LineError(
-          path, chars == 0 ? "text is empty" : "text is blank (only whitespace characters)");
-    }
     textChars = chars;
     textTokens = (bytes + 3) / 4;
+    textBlank = blank;
+  }
+
+  /**
+   * Measures the current string straight from the (already UTF-8 validated) line bytes, with the
+   * same results as {@link #measureDecoded}, leaving the parser to skip the string without decoding
+   * it. Returns false, measuring nothing, for anything unusual (bad escape, control character, no
+   * closing quote): the decoding path then measures it or reports the error.
+   */
+  private boolean measureRaw(JsonParser p) {
+    long offset = p.currentTokenLocation().getByteOffset();
+    if (line == null || offset < 0) {
+      return false;
+    }
+    byte[] a = line;
+    int end = lineEnd;
+    int i = lineStart + (int) offset;
+    if (i >= end || a[i] != '"') {
+      return false;
+    }
+    i++;
+    int begin = i;
+    long continuation = 0; // UTF-8 continuation bytes: part of a character, not characters
+    long escapeChars = 0; // escape-sequence bytes beyond the characters they stand for
+    long escapeBytes = 0; // escape-sequence bytes beyond the UTF-8 size of what they stand for
+    boolean blank = true;
+    while (true) {
+      if (i >= end) {
+        return false;
+      }
+      int b = a[i];
+      if (b > 0x1F && b != '"' && b != '\\') { // plain ASCII: the common case
+        if (blank && b != ' ') {
+          blank = false;
+        }
+        i++;
+        continue;
+      }
+      if (b == '"') {
+        break;
+      }
+      if (b < 0) { // non-ASCII; the line is valid UTF-8
+        if ((b & 0xC0) == 0x80) {
+          continuation++;
+        } else if (blank && !isUnicodeSpace(codePointAt(a, i))) {
+          blank = false;
+        }
+        i++;
+        continue;
+      }
+      if (b != '\\' || i + 1 >= end) {
+        return false; // unescaped control character: let the parser report it
+      }
+      int e = a[i + 1];
+      if (e == 'u') {
+        int cu = hex4(a, i + 2, end);
+        if (cu < 0) {
+          return false;
+        }
+        char ch = (char) cu;
+        int decodedBytes = cu < 0x80 ? 1 : cu < 0x800 ? 2 : Character.isSurrogate(ch) ? 2 : 3;
+        escapeBytes += 6 - decodedBytes;
+        escapeChars += Character.isLowSurrogate(ch) ? 6 : 5;
+        if (blank
+            && (cu < 0x80
+                ? cu != ' ' && cu != '\n' && cu != '\t' && cu != '\r'
+                : Character.isSurrogate(ch) || !isUnicodeSpace(cu))) {
+          blank = false;
+        }
+        i += 6;
+        continue;
+      }
+      switch (e) {
+        case '"', '\\', '/', 'b', 'f' -> blank = false;
+        case 'n', 'r', 't' -> {}
+        default -> {
+          return false;
+        }
+      }
+      escapeBytes++;
+      escapeChars++;
+      i += 2;
+    }
+    long raw = i - begin;
+    textChars = raw - continuation - escapeChars;
+    textTokens = (raw - escapeBytes + 3) / 4;
+    textBlank = blank;
+    return true;
+  }
+
+  private static boolean isUnicodeSpace(int cp) {
+    return Character.isWhitespace(cp) || Character.isSpaceChar(cp);
+  }
+
+  /** Decodes the code point of the valid UTF-8 sequence starting at {@code i}. */
+  private static int codePointAt(byte[] a, int i) {
+    int b = a[i] & 0xff;
+    if (b < 0xE0) {
+      return ((b & 0x1F) << 6) | (a[i + 1] & 0x3F);
+    }
+    if (b < 0xF0) {
+      return ((b & 0x0F) << 12) | ((a[i + 1] & 0x3F) << 6) | (a[i + 2] & 0x3F);
+    }
+    return ((b & 0x07) << 18)
+        | ((a[i + 1] & 0x3F) << 12)
+        | ((a[i + 2] & 0x3F) << 6)
+        | (a[i + 3] & 0x3F);
+  }
+
+  private static int hex4(byte[] a, int i, int end) {
+    if (i + 4 > end) {
+      return -1;
+    }
+    int v = 0;
+    for (int k = i; k < i + 4; k++) {
+      int d = Character.digit(a[k], 16);
+      if (d < 0) {
+        return -1;
+      }
+      v = (v << 4) | d;
+    }
+    return v;
   }
 
   static String expected(String what, JsonToken t) {

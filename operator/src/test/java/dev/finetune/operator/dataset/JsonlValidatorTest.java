@@ -227,6 +227,44 @@ class JsonlValidatorTest {
       assertThat(r.answerCharacters()).isEqualTo(1);
       assertThat(r.estimatedTokens()).isEqualTo(2 + 1); // 8 bytes -> 2, 2 bytes -> 1
     }
+
+    @Test
+    void escapesAreMeasuredAsTheirDecodedText() throws Exception {
+      // prompt decodes to: a " \ / <BS> <FF> LF CR TAB e-acute (U+00E9) smiley (surrogate pair)
+      // = 11 code points, 1+1+1+1+1+1+1+1+1+2+4 = 15 UTF-8 bytes -> 4 tokens
+      String prompt = "a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude42";
+      FileValidationResult r =
+          validate(
+              "{\"prompt\":\"" + prompt + "\",\"completion\":\"\\u3000x\"}\n", DatasetFormat.AUTO);
+      assertThat(r.errors()).isEmpty();
+      assertThat(r.promptCharacters()).isEqualTo(11);
+      assertThat(r.answerCharacters()).isEqualTo(2);
+      assertThat(r.estimatedTokens()).isEqualTo(4 + 1);
+    }
+
+    @Test
+    void escapedAndUnicodeWhitespaceIsBlank() throws Exception {
+      FileValidationResult r =
+          validate(
+              lines(
+                  "{\"prompt\":\"\\n\\t \\u0020\",\"completion\":\"x\"}",
+                  "{\"prompt\":\"\u3000\u00a0\",\"completion\":\"x\"}",
+                  "{\"prompt\":\"\\u3000\",\"completion\":\"x\"}",
+                  "{\"prompt\":\"\\u000b\",\"completion\":\"x\"}",
+                  "{\"prompt\":\"a\\x\",\"completion\":\"x\"}",
+                  "{\"prompt\":\"tab\there\",\"completion\":\"x\"}"),
+              DatasetFormat.AUTO);
+      assertThat(JsonlValidatorTest.strings(r))
+          .containsExactly(
+              "train.jsonl:1: prompt: text is blank (only whitespace characters)",
+              "train.jsonl:2: prompt: text is blank (only whitespace characters)",
+              "train.jsonl:3: prompt: text is blank (only whitespace characters)",
+              "train.jsonl:5: prompt: invalid JSON: Unrecognized character escape 'x' (code 120)"
+                  + " (at byte 14 of the line)",
+              "train.jsonl:6: prompt: invalid JSON: Illegal unquoted character ((CTRL-CHAR, code"
+                  + " 9)): has to be escaped using backslash to be included in string value (at"
+                  + " byte 15 of the line)");
+    }
   }
 
   @Nested
