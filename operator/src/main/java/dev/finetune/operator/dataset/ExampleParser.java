@@ -8,6 +8,9 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -545,16 +548,34 @@ final class ExampleParser {
     long escapeBytes = 0; // escape-sequence bytes beyond the UTF-8 size of what they stand for
     boolean blank = true;
     while (true) {
+      // Skip plain ASCII (not a quote, backslash or control character), eight bytes at a time.
+      int run = i;
+      while (i + 8 <= end) {
+        long v = (long) LONGS.get(a, i);
+        long q = v ^ QUOTES;
+        long bs = v ^ BACKSLASHES;
+        long special = (((q - ONES) & ~q) | ((bs - ONES) & ~bs) | ((v - SPACES) & ~v) | v);
+        special &= HIGH_BITS;
+        if (special != 0) {
+          i += Long.numberOfTrailingZeros(special) >>> 3;
+          break;
+        }
+        i += 8;
+      }
+      int b = 0;
+      while (i < end && (b = a[i]) > 0x1F && b != '"' && b != '\\') {
+        i++;
+      }
+      if (blank) {
+        for (int k = run; k < i; k++) {
+          if (a[k] != ' ') {
+            blank = false;
+            break;
+          }
+        }
+      }
       if (i >= end) {
         return false;
-      }
-      int b = a[i];
-      if (b > 0x1F && b != '"' && b != '\\') { // plain ASCII: the common case
-        if (blank && b != ' ') {
-          blank = false;
-        }
-        i++;
-        continue;
       }
       if (b == '"') {
         break;
@@ -607,6 +628,14 @@ final class ExampleParser {
     textBlank = blank;
     return true;
   }
+
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long SPACES = 0x2020202020202020L;
+  private static final long QUOTES = 0x2222222222222222L;
+  private static final long BACKSLASHES = 0x5C5C5C5C5C5C5C5CL;
+  private static final long HIGH_BITS = 0x8080808080808080L;
 
   private static boolean isUnicodeSpace(int cp) {
     return Character.isWhitespace(cp) || Character.isSpaceChar(cp);
