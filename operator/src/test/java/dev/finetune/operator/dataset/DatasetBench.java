@@ -22,6 +22,7 @@ public final class DatasetBench {
     for (int pass = 1; pass <= passes; pass++) {
       resetPeaks();
       long cpuStart = processCpuNanos();
+      long threadCpuStart = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
       long start = System.nanoTime();
       FileValidationResult r;
       try (InputStream in = Files.newInputStream(file)) {
@@ -29,10 +30,13 @@ public final class DatasetBench {
       }
       double secs = (System.nanoTime() - start) / 1e9;
       double cpuSecs = (processCpuNanos() - cpuStart) / 1e9;
+      double threadCpuSecs =
+          (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadCpuStart) / 1e9;
       System.out.printf(
           "{\"pass\": %d, \"examples\": %d, \"errors\": %d, \"bytes\": %d, \"characters\": %d,"
               + " \"estimatedTokens\": %d, \"sha256\": \"%s\", \"seconds\": %.3f, \"mbPerSec\":"
-              + " %.1f, \"cpuSeconds\": %.3f, \"mbPerCpuSec\": %.1f, \"peakHeapMiB\": %.1f, \"maxHeapMiB\": %.0f}%n",
+              + " %.1f, \"cpuSeconds\": %.3f, \"mbPerCpuSec\": %.1f,"
+              + " \"threadCpuSeconds\": %.3f, \"mbPerThreadCpuSec\": %.1f, \"peakHeapMiB\": %.1f, \"maxHeapMiB\": %.0f}%n",
           pass,
           r.examples(),
           r.errorCount(),
@@ -44,6 +48,8 @@ public final class DatasetBench {
           r.bytes() / 1e6 / secs,
           cpuSecs,
           r.bytes() / 1e6 / cpuSecs,
+          threadCpuSecs,
+          r.bytes() / 1e6 / threadCpuSecs,
           peakHeap() / 1048576.0,
           Runtime.getRuntime().maxMemory() / 1048576.0);
     }
