@@ -425,6 +425,22 @@ class JsonlValidatorTest {
     }
 
     @Test
+    void duplicateKeysInsideIgnoredValues() throws Exception {
+      FileValidationResult r =
+          validate(
+              lines(
+                  "{\"prompt\":\"a\",\"completion\":\"b\",\"meta\":{\"x\":1,\"x\":2}}",
+                  "{\"prompt\":\"a\",\"completion\":\"b\",\"meta\":[{\"y\":1,\"y\":2}]}"),
+              DatasetFormat.PROMPT_COMPLETION);
+      assertThat(strings(r))
+          .containsExactly(
+              "train.jsonl:1: meta.x: duplicate key \"x\"; each key may appear only once per"
+                  + " object",
+              "train.jsonl:2: meta[0].y: duplicate key \"y\"; each key may appear only once per"
+                  + " object");
+    }
+
+    @Test
     void keepsFirstErrorsAndCountsAll() throws Exception {
       StringBuilder sb = new StringBuilder();
       for (int i = 0; i < 50; i++) {
