@@ -20,8 +20,9 @@ import java.util.Set;
  * Map<RougeType, Score> scores = scorer.score(target, prediction);
  * }</pre>
  *
- * <p>Tokens are interned into dense integer ids per call; n-gram clipping uses count arrays and the
- * LCS computations use flat {@code int} tables. Instances are immutable and thread-safe.
+ * <p>Tokens are interned into dense integer ids per call (through a per-thread table that caches
+ * stems, see {@link TokenTable}); n-gram clipping uses count arrays, rougeL the bit-parallel LCS
+ * length and rougeLsum a two-row DP with one read-out bit per cell. Instances are thread-safe.
  */
 public final class RougeScorer {
 
