@@ -8,6 +8,9 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.core.io.JsonEOFException;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,10 +24,16 @@ final class ExampleParser {
   /** The first problem found in a line. */
   static final class LineError extends Exception {
     final String path;
+    final boolean fatal;
 
     LineError(String path, String message) {
+      this(path, message, false);
+    }
+
+    LineError(String path, String message, boolean fatal) {
       super(message, null, false, false);
       this.path = path;
+      this.fatal = fatal;
     }
   }
 
@@ -40,6 +49,11 @@ final class ExampleParser {
   private long textTokens;
   private boolean textBlank;
 
+  // The line being validated, for measuring strings from their bytes.
+  private byte[] line;
+  private int lineStart;
+  private int lineEnd;
+
   // Accumulated over the parts of one Gemini turn.
   private long turnChars;
   private long turnTokens;
@@ -48,7 +62,11 @@ final class ExampleParser {
     this.factory = factory;
   }
 
-  /** Picks the format from the top-level keys of a line. */
+  /**
+   * Picks the format from the top-level keys of a line. A line that is not a JSON object gives a
+   * non-fatal error (detection moves on to the next line); an object without any known key gives a
+   * {@linkplain LineError#fatal fatal} one.
+   */
   DatasetFormat detect(byte[] a, int off, int len) throws LineError {
     boolean contents = false;
     boolean messages = false;
@@ -57,8 +75,7 @@ final class ExampleParser {
     try (JsonParser p = factory.createParser(a, off, len)) {
       JsonToken t = p.nextToken();
       if (t != JsonToken.START_OBJECT) {
-        throw new LineError(
-            "", "cannot detect the dataset format: expected a JSON object, found " + describe(t));
+        throw new LineError("", "expected a JSON object per line, found " + describe(t));
       }
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
@@ -76,10 +93,9 @@ final class ExampleParser {
         p.skipChildren();
       }
     } catch (JsonProcessingException e) {
-      LineError le = parseError(e);
-      throw new LineError(le.path, "cannot detect the dataset format: " + le.getMessage());
+      throw parseError(e);
     } catch (IOException e) {
-      throw new LineError("", "cannot detect the dataset format: " + e.getMessage());
+      throw new LineError("", "cannot read line: " + e.getMessage());
     }
     if (contents) {
       return DatasetFormat.GEMINI;
@@ -96,7 +112,8 @@ final class ExampleParser {
             + " (gemini), \"messages\" (messages) or \"prompt\"/\"completion\""
             + " (prompt-completion)"
             + (keys.isEmpty() ? "" : "; found " + String.join(", ", keys))
-            + "; set the format explicitly");
+            + "; set the format explicitly",
+        true);
   }
 
   /** Validates one line; on success the statistics fields describe it. */
@@ -104,6 +121,9 @@ final class ExampleParser {
     promptChars = 0;
     answerChars = 0;
     tokens = 0;
+    line = a;
+    lineStart = off;
+    lineEnd = off + len;
     try (JsonParser p = factory.createParser(a, off, len)) {
       JsonToken t = p.nextToken();
       if (t != JsonToken.START_OBJECT) {
@@ -456,6 +476,17 @@ final class ExampleParser {
     if (t != JsonToken.VALUE_STRING) {
       throw new LineError(path, expected("a string", t));
     }
+    if (!measureRaw(p)) {
+      measureDecoded(p);
+    }
+    if (textBlank) {
+      throw new LineError(
+          path, textChars == 0 ? "text is empty" : "text is blank (only whitespace characters)");
+    }
+  }
+
+  /** Measures the current string from the parser's decoded characters. */
+  private void measureDecoded(JsonParser p) throws IOException {
     char[] c = p.getTextCharacters();
     int off = p.getTextOffset();
     int end = off + p.getTextLength();
@@ -483,17 +514,161 @@ final class ExampleParser {
           bytes += 3;
           chars++;
         }
-        if (blank && !Character.isWhitespace(ch) && !Character.isSpaceChar(ch)) {
+        if (blank && !isUnicodeSpace(ch)) {
           blank = false;
         }
       }
     }
-    if (blank) {
-      throw new LineError(
-          path, chars == 0 ? "text is empty" : "text is blank (only whitespace characters)");
-    }
     textChars = chars;
     textTokens = (bytes + 3) / 4;
+    textBlank = blank;
+  }
+
+  /**
+   * Measures the current string straight from the (already UTF-8 validated) line bytes, with the
+   * same results as {@link #measureDecoded}, leaving the parser to skip the string without decoding
+   * it. Returns false, measuring nothing, for anything unusual (bad escape, control character, no
+   * closing quote): the decoding path then measures it or reports the error.
+   */
+  private boolean measureRaw(JsonParser p) {
+    long offset = p.currentTokenLocation().getByteOffset();
+    if (line == null || offset < 0) {
+      return false;
+    }
+    byte[] a = line;
+    int end = lineEnd;
+    int i = lineStart + (int) offset;
+    if (i >= end || a[i] != '"') {
+      return false;
+    }
+    i++;
+    int begin = i;
+    long continuation = 0; // UTF-8 continuation bytes: part of a character, not characters
+    long escapeChars = 0; // escape-sequence bytes beyond the characters they stand for
+    long escapeBytes = 0; // escape-sequence bytes beyond the UTF-8 size of what they stand for
+    boolean blank = true;
+    while (true) {
+      // Skip plain ASCII (not a quote, backslash or control character), eight bytes at a time.
+      int run = i;
+      while (i + 8 <= end) {
+        long v = (long) LONGS.get(a, i);
+        long q = v ^ QUOTES;
+        long bs = v ^ BACKSLASHES;
+        long special = (((q - ONES) & ~q) | ((bs - ONES) & ~bs) | ((v - SPACES) & ~v) | v);
+        special &= HIGH_BITS;
+        if (special != 0) {
+          i += Long.numberOfTrailingZeros(special) >>> 3;
+          break;
+        }
+        i += 8;
+      }
+      int b = 0;
+      while (i < end && (b = a[i]) > 0x1F && b != '"' && b != '\\') {
+        i++;
+      }
+      if (blank) {
+        for (int k = run; k < i; k++) {
+          if (a[k] != ' ') {
+            blank = false;
+            break;
+          }
+        }
+      }
+      if (i >= end) {
+        return false;
+      }
+      if (b == '"') {
+        break;
+      }
+      if (b < 0) { // non-ASCII; the line is valid UTF-8
+        if ((b & 0xC0) == 0x80) {
+          continuation++;
+        } else if (blank && !isUnicodeSpace(codePointAt(a, i))) {
+          blank = false;
+        }
+        i++;
+        continue;
+      }
+      if (b != '\\' || i + 1 >= end) {
+        return false; // unescaped control character: let the parser report it
+      }
+      int e = a[i + 1];
+      if (e == 'u') {
+        int cu = hex4(a, i + 2, end);
+        if (cu < 0) {
+          return false;
+        }
+        char ch = (char) cu;
+        int decodedBytes = cu < 0x80 ? 1 : cu < 0x800 ? 2 : Character.isSurrogate(ch) ? 2 : 3;
+        escapeBytes += 6 - decodedBytes;
+        escapeChars += Character.isLowSurrogate(ch) ? 6 : 5;
+        if (blank
+            && (cu < 0x80
+                ? cu != ' ' && cu != '\n' && cu != '\t' && cu != '\r'
+                : Character.isSurrogate(ch) || !isUnicodeSpace(cu))) {
+          blank = false;
+        }
+        i += 6;
+        continue;
+      }
+      switch (e) {
+        case '"', '\\', '/', 'b', 'f' -> blank = false;
+        case 'n', 'r', 't' -> {}
+        default -> {
+          return false;
+        }
+      }
+      escapeBytes++;
+      escapeChars++;
+      i += 2;
+    }
+    long raw = i - begin;
+    textChars = raw - continuation - escapeChars;
+    textTokens = (raw - escapeBytes + 3) / 4;
+    textBlank = blank;
+    return true;
+  }
+
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long SPACES = 0x2020202020202020L;
+  private static final long QUOTES = 0x2222222222222222L;
+  private static final long BACKSLASHES = 0x5C5C5C5C5C5C5C5CL;
+  private static final long HIGH_BITS = 0x8080808080808080L;
+
+  private static boolean isUnicodeSpace(int cp) {
+    return Character.isWhitespace(cp) || Character.isSpaceChar(cp);
+  }
+
+  /** Decodes the code point of the valid UTF-8 sequence starting at {@code i}. */
+  private static int codePointAt(byte[] a, int i) {
+    int b = a[i] & 0xff;
+    if (b < 0xE0) {
+      return ((b & 0x1F) << 6) | (a[i + 1] & 0x3F);
+    }
+    if (b < 0xF0) {
+      return ((b & 0x0F) << 12) | ((a[i + 1] & 0x3F) << 6) | (a[i + 2] & 0x3F);
+    }
+    return ((b & 0x07) << 18)
+        | ((a[i + 1] & 0x3F) << 12)
+        | ((a[i + 2] & 0x3F) << 6)
+        | (a[i + 3] & 0x3F);
+  }
+
+  private static int hex4(byte[] a, int i, int end) {
+    if (i + 4 > end) {
+      return -1;
+    }
+    int v = 0;
+    for (int k = i; k < i + 4; k++) {
+      int d = Character.digit(a[k], 16);
+      if (d < 0) {
+        return -1;
+      }
+      v = (v << 4) | d;
+    }
+    return v;
   }
 
   static String expected(String what, JsonToken t) {

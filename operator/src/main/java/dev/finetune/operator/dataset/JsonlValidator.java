@@ -134,6 +134,19 @@ public final class JsonlValidator {
                   + ": starts with a UTF-8 byte order mark; accepted, but readers must skip it"
                   + " (Python: encoding=\"utf-8-sig\")");
         }
+        if (e - s >= 3
+            && a[s] == (byte) 0xEF
+            && a[s + 1] == (byte) 0xBB
+            && a[s + 2] == (byte) 0xBF) {
+          // The JSON parser would silently skip it; line-by-line readers would not.
+          records++;
+          issues.add(
+              ln,
+              "",
+              "unexpected byte order mark (U+FEFF) at the start of the line; it is only accepted"
+                  + " at the start of the file");
+          continue;
+        }
         if (e > s && a[e - 1] == '\r') {
           e--;
         }
@@ -160,8 +173,11 @@ public final class JsonlValidator {
             format = parser.detect(a, s, e - s);
           } catch (ExampleParser.LineError le) {
             issues.add(ln, le.path, le.getMessage());
-            complete = false;
-            break;
+            if (le.fatal) {
+              complete = false;
+              break;
+            }
+            continue; // not an object: detect from the next line
           }
         }
         try {

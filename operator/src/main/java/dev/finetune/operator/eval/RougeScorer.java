@@ -20,8 +20,9 @@ import java.util.Set;
  * Map<RougeType, Score> scores = scorer.score(target, prediction);
  * }</pre>
  *
- * <p>Tokens are interned into dense integer ids per call; n-gram clipping uses count arrays and the
- * LCS computations use flat {@code int} tables. Instances are immutable and thread-safe.
+ * <p>Tokens are interned into dense integer ids per call (through a per-thread table that caches
+ * stems, see {@link TokenTable}); n-gram clipping uses count arrays, rougeL the bit-parallel LCS
+ * length and rougeLsum a two-row DP with one read-out bit per cell. Instances are thread-safe.
  */
 public final class RougeScorer {
 
@@ -364,9 +365,18 @@ public final class RougeScorer {
     return false;
   }
 
-  /** A reusable flat LCS table for {@code _lcs_table} + {@code _backtrack_norec}. */
+  /**
+   * {@code _lcs_table} + {@code _backtrack_norec} for one pair of sentences, reusable across calls.
+   *
+   * <p>Only two rows of the DP table are kept; for the read-out, each cell stores one bit: whether
+   * {@code t[i][j-1] > t[i-1][j]}, which is the only comparison {@code _backtrack_norec} makes
+   * (matches are recognised from the tokens themselves). This keeps long sentences affordable: a
+   * 10,000 x 10,000 token pair needs 12.5 MB instead of 400 MB.
+   */
   static final class LcsTable {
-    private int[] table = new int[256];
+    private int[] prev = new int[64];
+    private int[] cur = new int[64];
+    private long[] left = new long[64];
 
     /**
      * Marks, in {@code inRef}, the reference indices of the LCS that rouge-score reads out.
@@ -379,27 +389,47 @@ public final class RougeScorer {
       if (rows == 0 || cols == 0) {
         return 0;
       }
-      int added = 0;
-      int width = cols + 1;
-      int cells = (rows + 1) * width;
-      if (table.length < cells) {
-        table = new int[Math.max(cells, table.length * 2)];
+      long cells = (long) rows * cols;
+      long words = (cells + 63) >>> 6;
+      if (words > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException(
+            "sentences too long for rougeLsum: " + rows + " x " + cols + " tokens");
       }
-      int[] t = table;
-      Arrays.fill(t, 0, width, 0);
+      if (left.length < words) {
+        left = new long[(int) Math.max(words, Math.min(Integer.MAX_VALUE - 8, left.length * 2L))];
+      } else {
+        Arrays.fill(left, 0, (int) words, 0L);
+      }
+      if (prev.length < cols + 1) {
+        prev = new int[cols + 1];
+        cur = new int[cols + 1];
+      }
+      int[] p = prev;
+      int[] c = cur;
+      Arrays.fill(p, 0, cols + 1, 0);
+      c[0] = 0;
+      long bit = 0;
       for (int i = 1; i <= rows; i++) {
-        int row = i * width;
-        int up = row - width;
-        t[row] = 0;
         int r = ref[i - 1];
-        for (int j = 1; j <= cols; j++) {
+        for (int j = 1; j <= cols; j++, bit++) {
           if (r == can[j - 1]) {
-            t[row + j] = t[up + j - 1] + 1;
+            c[j] = p[j - 1] + 1;
           } else {
-            t[row + j] = Math.max(t[up + j], t[row + j - 1]);
+            int l = c[j - 1];
+            int u = p[j];
+            if (l > u) {
+              left[(int) (bit >>> 6)] |= 1L << bit;
+              c[j] = l;
+            } else {
+              c[j] = u;
+            }
           }
         }
+        int[] tmp = p;
+        p = c;
+        c = tmp;
       }
+      int added = 0;
       int i = rows;
       int j = cols;
       while (i > 0 && j > 0) {
@@ -410,10 +440,13 @@ public final class RougeScorer {
           }
           i--;
           j--;
-        } else if (t[i * width + j - 1] > t[(i - 1) * width + j]) {
-          j--;
         } else {
-          i--;
+          long at = (long) (i - 1) * cols + (j - 1);
+          if ((left[(int) (at >>> 6)] & (1L << at)) != 0) {
+            j--;
+          } else {
+            i--;
+          }
         }
       }
       return added;

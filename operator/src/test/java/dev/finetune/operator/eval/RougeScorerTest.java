@@ -115,6 +115,25 @@ class RougeScorerTest {
   }
 
   @Test
+  void rougeLsumEqualsRougeLForSingleLineTexts() {
+    // With one sentence per side the union LCS is a single LCS, so both measures coincide; this
+    // also exercises long sentences (thousands of tokens).
+    Random rnd = new Random(5);
+    String[] words = {"the", "cat", "sat", "on", "mat", "running", "runs", "dog", "a", "news"};
+    for (int iter = 0; iter < 50; iter++) {
+      int n = iter < 3 ? 3000 : rnd.nextInt(200);
+      StringBuilder t = new StringBuilder();
+      StringBuilder p = new StringBuilder();
+      for (int i = 0; i < n; i++) {
+        t.append(words[rnd.nextInt(words.length)]).append(' ');
+        p.append(words[rnd.nextInt(words.length)]).append(' ');
+      }
+      Map<RougeType, Score> s = scorer.score(t.toString(), p.toString());
+      assertThat(s.get(ROUGE_LSUM)).as("iteration %d", iter).isEqualTo(s.get(ROUGE_L));
+    }
+  }
+
+  @Test
   void lcsTableReadsOutTheSameLcsAsRougeScore() {
     // _backtrack_norec on ref=[a b c], can=[c b a] walks to "a"... prefers moving up on ties.
     boolean[] marked = new boolean[3];

@@ -116,6 +116,9 @@ public final class FakeGcsServerExtension
             "warn");
     process =
         new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+    // In case the JVM exits without running afterAll (a killed fork, System.exit in a test).
+    ProcessHandle handle = process.toHandle();
+    Runtime.getRuntime().addShutdownHook(new Thread(handle::destroy, "fake-gcs-server-reaper"));
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
