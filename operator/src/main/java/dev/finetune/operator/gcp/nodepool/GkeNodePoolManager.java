@@ -1,6 +1,7 @@
 package dev.finetune.operator.gcp.nodepool;
 
 import com.google.api.gax.core.FixedCredentialsProvider;
+import com.google.api.gax.retrying.RetrySettings;
 import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.api.gax.rpc.ApiException;
 import com.google.api.gax.rpc.NotFoundException;
@@ -50,6 +51,9 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
   static final String PERM_DELETE = "container.nodePools.delete";
   static final String PERM_OPS_LIST = "container.operations.list";
 
+  /** Upper bound on one GKE call including retries. */
+  public static final Duration CALL_DEADLINE = Duration.ofSeconds(15);
+
   private final ClusterManagerClient client;
   private final GkeNodePoolConfig config;
   private final boolean ownsClient;
@@ -66,15 +70,38 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
     this.ownsClient = ownsClient;
   }
 
-  /** Creates a client with Application Default Credentials (Workload Identity in the cluster). */
+  /**
+   * Creates a client with Application Default Credentials (Workload Identity in the cluster), with
+   * short per-call deadlines so a reconcile never blocks long on GKE.
+   */
   public static GkeNodePoolManager create(GkeNodePoolConfig config) throws IOException {
-    ClusterManagerSettings settings =
+    ClusterManagerSettings.Builder settings =
         ClusterManagerSettings.newBuilder()
             .setCredentialsProvider(
                 FixedCredentialsProvider.create(
-                    GoogleCredentials.getApplicationDefault().createScoped(CLOUD_PLATFORM_SCOPE)))
-            .build();
-    return new GkeNodePoolManager(ClusterManagerClient.create(settings), config, true);
+                    GoogleCredentials.getApplicationDefault().createScoped(CLOUD_PLATFORM_SCOPE)));
+    applyQuickDeadlines(settings);
+    return new GkeNodePoolManager(ClusterManagerClient.create(settings.build()), config, true);
+  }
+
+  /**
+   * Caps every unary call at {@link #CALL_DEADLINE} in total (retries of idempotent reads
+   * included), keeping each reconcile step quick.
+   */
+  public static ClusterManagerSettings.Builder applyQuickDeadlines(
+      ClusterManagerSettings.Builder settings) {
+    settings.applyToAllUnaryMethods(
+        b -> {
+          RetrySettings r = b.getRetrySettings();
+          b.setRetrySettings(
+              r.toBuilder()
+                  .setTotalTimeoutDuration(CALL_DEADLINE)
+                  .setInitialRpcTimeoutDuration(CALL_DEADLINE)
+                  .setMaxRpcTimeoutDuration(CALL_DEADLINE)
+                  .build());
+          return null;
+        });
+    return settings;
   }
 
   public GkeNodePoolConfig config() {

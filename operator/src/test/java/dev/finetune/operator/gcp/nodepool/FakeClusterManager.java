@@ -95,12 +95,13 @@ public final class FakeClusterManager extends ClusterManagerGrpc.ClusterManagerI
     return fake;
   }
 
-  /** Client settings pointing at this fake (no credentials). */
+  /** Client settings pointing at this fake (no credentials, the operator's call deadlines). */
   public ClusterManagerSettings settings() throws IOException {
-    return ClusterManagerSettings.newBuilder()
-        .setTransportChannelProvider(
-            FixedTransportChannelProvider.create(GrpcTransportChannel.create(channel)))
-        .setCredentialsProvider(NoCredentialsProvider.create())
+    return GkeNodePoolManager.applyQuickDeadlines(
+            ClusterManagerSettings.newBuilder()
+                .setTransportChannelProvider(
+                    FixedTransportChannelProvider.create(GrpcTransportChannel.create(channel)))
+                .setCredentialsProvider(NoCredentialsProvider.create()))
         .build();
   }
 
