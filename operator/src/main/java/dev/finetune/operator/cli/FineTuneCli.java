@@ -9,7 +9,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "finetune-operator 0.1.0",
     description = "FineTune Operator: fine-tune open models on Kubernetes.",
-    subcommands = {OperatorCommand.class})
+    subcommands = {
+      OperatorCommand.class,
+      ValidateDatasetCommand.class,
+      RougeCommand.class,
+      SizeCommand.class
+    })
 public final class FineTuneCli implements Runnable {
   @Override
   public void run() {
