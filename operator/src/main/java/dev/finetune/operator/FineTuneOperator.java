@@ -12,6 +12,12 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +29,7 @@ public final class FineTuneOperator implements AutoCloseable {
   private final Operator operator;
   private final HttpEndpoints http;
   private final PrometheusMeterRegistry registry;
+  private final ScheduledExecutorService poolCollector;
 
   public FineTuneOperator(
       KubernetesClient client, OperatorConfig config, Flow.Ports ports, String httpHost)
@@ -60,6 +67,48 @@ public final class FineTuneOperator implements AutoCloseable {
                 operator.getRuntimeInfo().isStarted()
                     && operator.getRuntimeInfo().allEventSourcesAreHealthy());
     LOG.info("metrics and probes on {}:{}", httpHost, http.port());
+    poolCollector =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "node-pool-collector");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = Math.max(1000, Math.min(60_000, config.nodePoolIdleTtl().toMillis() / 4));
+    poolCollector.scheduleWithFixedDelay(
+        () -> collectIdlePools(client, config, ports), every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Managed node pools that no unfinished FineTuneJob needs go after the idle TTL. Runs on its own
+   * timer, never in a reconcile.
+   */
+  static void collectIdlePools(KubernetesClient client, OperatorConfig config, Flow.Ports ports) {
+    try {
+      List<FineTuneJob> jobs =
+          config.namespaces().isEmpty()
+              ? client.resources(FineTuneJob.class).inAnyNamespace().list().getItems()
+              : config.namespaces().stream()
+                  .flatMap(
+                      ns ->
+                          client
+                              .resources(FineTuneJob.class)
+                              .inNamespace(ns)
+                              .list()
+                              .getItems()
+                              .stream())
+                  .toList();
+      Set<String> inUse =
+          jobs.stream()
+              .filter(j -> j.getStatus() != null && j.getStatus().hardware != null)
+              .filter(j -> j.getStatus().phase == null || !j.getStatus().phase.terminal())
+              .map(j -> j.getStatus().hardware.nodePool)
+              .filter(java.util.Objects::nonNull)
+              .collect(Collectors.toSet());
+      ports.capacity().collectIdle(inUse);
+    } catch (RuntimeException e) {
+      LOG.warn("node pool collection failed: {}", e.getMessage());
+    }
   }
 
   public void start() {
@@ -77,6 +126,7 @@ public final class FineTuneOperator implements AutoCloseable {
   @Override
   public void close() {
     try {
+      poolCollector.shutdownNow();
       operator.stop();
     } finally {
       http.close();

@@ -1,42 +1,162 @@
 package dev.finetune.operator;
 
+import dev.finetune.operator.cost.PriceTable;
 import dev.finetune.operator.dataset.DatasetValidationResult;
+import dev.finetune.operator.gcp.iam.BucketIamBinder;
+import dev.finetune.operator.gcp.iam.IamResult;
+import dev.finetune.operator.gcp.iam.WorkloadIdentityBinder;
+import dev.finetune.operator.gcp.nodepool.GkeNodePoolConfig;
+import dev.finetune.operator.gcp.nodepool.GkeNodePoolManager;
+import dev.finetune.operator.gcp.nodepool.NodePoolManager;
+import dev.finetune.operator.gcp.nodepool.PoolStatus;
+import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.gcp.storage.GoogleCloudStorage;
-import dev.finetune.operator.gcp.storage.ObjectStore;
 import dev.finetune.operator.reconcile.Flow;
 import dev.finetune.operator.reconcile.adapters.AsyncWork;
 import dev.finetune.operator.reconcile.adapters.ExternalIdentityBinding;
+import dev.finetune.operator.reconcile.adapters.GcpIdentityBinding;
+import dev.finetune.operator.reconcile.adapters.GkeCapacity;
+import dev.finetune.operator.reconcile.adapters.ModelSizing;
 import dev.finetune.operator.reconcile.adapters.StorageDatasetCheck;
 import dev.finetune.operator.reconcile.adapters.StorageEvaluation;
 import dev.finetune.operator.reconcile.adapters.StorageProgressSource;
+import dev.finetune.operator.reconcile.ports.Capacity;
 import dev.finetune.operator.reconcile.ports.Evaluation;
+import dev.finetune.operator.reconcile.ports.IdentityBinding;
+import dev.finetune.operator.sizing.AcceleratorSizer;
+import dev.finetune.operator.sizing.HubModelConfigSource;
+import dev.finetune.operator.sizing.ModelSize;
+import dev.finetune.operator.sizing.StorageModelConfigSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Chooses the implementation of each outside system from the operator configuration. */
 public final class Wiring {
+  private static final Logger LOG = LoggerFactory.getLogger(Wiring.class);
+
   private Wiring() {}
 
-  public static ObjectStore storage(OperatorConfig config) {
-    return config
-        .storageEmulatorHost()
-        .map(h -> GoogleCloudStorage.forEmulator(h, config.gcpProject()))
-        .orElseGet(GoogleCloudStorage::fromEnvironment);
+  /**
+   * The Google clients the flow uses. Production builds them from Application Default Credentials
+   * (the operator's own Workload Identity); tests pass clients of local stand-ins.
+   */
+  public record GcpClients(
+      GoogleCloudStorage storage,
+      Supplier<NodePoolManager> nodePools,
+      Supplier<WorkloadIdentityBinder> serviceAccountIam) {
+
+    public static GcpClients fromConfig(OperatorConfig config) {
+      GoogleCloudStorage storage =
+          config
+              .storageEmulatorHost()
+              .map(h -> GoogleCloudStorage.forEmulator(h, config.gcpProject()))
+              .orElseGet(GoogleCloudStorage::fromEnvironment);
+      return new GcpClients(
+          storage,
+          () -> {
+            try {
+              return GkeNodePoolManager.create(
+                  GkeNodePoolConfig.of(
+                      config.gcpProject(), config.clusterLocation(), config.clusterName()));
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          },
+          () -> {
+            try {
+              return new WorkloadIdentityBinder(
+                  com.google.cloud.iam.admin.v1.IAMClient.create(), config.gcpProject());
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          });
+    }
   }
 
   public static Flow.Ports ports(OperatorConfig config) {
-    ObjectStore store = storage(config);
+    return ports(config, GcpClients.fromConfig(config), PriceTable.defaults());
+  }
+
+  public static Flow.Ports ports(OperatorConfig config, GcpClients gcp, PriceTable prices) {
+    GoogleCloudStorage store = gcp.storage();
     Flow.Ports ports =
         Flow.Ports.notImplemented()
             .withDataset(
                 new StorageDatasetCheck(
                     store, new AsyncWork<DatasetValidationResult>("dataset-validation", 2)))
+            .withSizing(
+                new ModelSizing(
+                    new AcceleratorSizer(prices),
+                    HubModelConfigSource.fromEnvironment(System.getenv()),
+                    new StorageModelConfigSource(
+                        uri -> {
+                          try {
+                            return store.open(GcsUri.parse(uri));
+                          } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                          }
+                        }),
+                    new AsyncWork<ModelSize>("model-config", 1)))
+            .withCapacity(capacity(config, gcp))
+            .withIdentity(identity(config, gcp))
             .withEvaluation(
                 new StorageEvaluation(store, new AsyncWork<Evaluation.Outcome>("evaluation", 2)))
             .withProgress(
                 new StorageProgressSource(store, config.progressPollInterval(), Clock.systemUTC()));
-    if ("external".equals(config.iamMode())) {
-      ports = ports.withIdentity(new ExternalIdentityBinding());
-    }
     return ports;
+  }
+
+  private static Capacity capacity(OperatorConfig config, GcpClients gcp) {
+    try {
+      return new GkeCapacity(
+          gcp.nodePools().get(),
+          new AsyncWork<PoolStatus>("node-pools", 2),
+          config.nodePoolIdleTtl(),
+          Clock.systemUTC());
+    } catch (RuntimeException e) {
+      String message =
+          "no GKE client ("
+              + e.getMessage()
+              + "); give the operator Google credentials"
+              + " (see docs/gcp-permissions.md) or use hardware.provisioning existing";
+      LOG.warn("managed node pools unavailable: {}", message);
+      return (accelerator, gpus, spot, attempt) -> new Capacity.Failed("GkeUnavailable", message);
+    }
+  }
+
+  private static IdentityBinding identity(OperatorConfig config, GcpClients gcp) {
+    if ("external".equals(config.iamMode())) {
+      return new ExternalIdentityBinding();
+    }
+    try {
+      return new GcpIdentityBinding(
+          gcp.serviceAccountIam().get(),
+          new BucketIamBinder(gcp.storage().storage()),
+          config.gcpProject(),
+          config.gcpProjectNumber(),
+          new AsyncWork<IamResult>("iam", 2));
+    } catch (RuntimeException e) {
+      String message =
+          "no IAM client ("
+              + e.getMessage()
+              + "); give the operator Google credentials or set"
+              + " FINETUNE_IAM_MODE=external";
+      LOG.warn("IAM binding unavailable: {}", message);
+      return new IdentityBinding() {
+        @Override
+        public Outcome bind(dev.finetune.api.v1alpha1.FineTuneJob job, String ksa, String allowed) {
+          return new Failed("IamUnavailable", message);
+        }
+
+        @Override
+        public Outcome release(dev.finetune.api.v1alpha1.FineTuneJob job, String ksa) {
+          return new Bound("NothingBound", "no IAM client, nothing was bound");
+        }
+      };
+    }
   }
 }

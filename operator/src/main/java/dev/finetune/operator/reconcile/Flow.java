@@ -2,6 +2,7 @@ package dev.finetune.operator.reconcile;
 
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
+import dev.finetune.operator.cost.PriceTable;
 import dev.finetune.operator.reconcile.ports.AcceleratorSizing;
 import dev.finetune.operator.reconcile.ports.Capacity;
 import dev.finetune.operator.reconcile.ports.DatasetCheck;
@@ -35,7 +36,7 @@ public final class Flow {
     this.select = new SelectAcceleratorStep(ports.sizing());
     this.identity = new BindIdentityStep(ports.identity());
     this.capacity = new EnsureCapacityStep(ports.capacity());
-    this.train = new ObserveTrainingStep(ports.progress());
+    this.train = new ObserveTrainingStep(ports.progress(), ports.prices());
     this.evaluate = new EvaluateStep(ports.evaluation());
   }
 
@@ -67,7 +68,8 @@ public final class Flow {
       IdentityBinding identity,
       Capacity capacity,
       ProgressSource progress,
-      Evaluation evaluation) {
+      Evaluation evaluation,
+      PriceTable prices) {
     /** Everything not built yet says so. */
     public static Ports notImplemented() {
       return new Ports(
@@ -76,31 +78,36 @@ public final class Flow {
           IdentityBinding.NOT_IMPLEMENTED,
           Capacity.NOT_IMPLEMENTED,
           ProgressSource.NONE,
-          Evaluation.NOT_IMPLEMENTED);
+          Evaluation.NOT_IMPLEMENTED,
+          PriceTable.defaults());
     }
 
     public Ports withDataset(DatasetCheck d) {
-      return new Ports(d, sizing, identity, capacity, progress, evaluation);
+      return new Ports(d, sizing, identity, capacity, progress, evaluation, prices);
     }
 
     public Ports withSizing(AcceleratorSizing s) {
-      return new Ports(dataset, s, identity, capacity, progress, evaluation);
+      return new Ports(dataset, s, identity, capacity, progress, evaluation, prices);
     }
 
     public Ports withIdentity(IdentityBinding i) {
-      return new Ports(dataset, sizing, i, capacity, progress, evaluation);
+      return new Ports(dataset, sizing, i, capacity, progress, evaluation, prices);
     }
 
     public Ports withCapacity(Capacity c) {
-      return new Ports(dataset, sizing, identity, c, progress, evaluation);
+      return new Ports(dataset, sizing, identity, c, progress, evaluation, prices);
     }
 
     public Ports withProgress(ProgressSource p) {
-      return new Ports(dataset, sizing, identity, capacity, p, evaluation);
+      return new Ports(dataset, sizing, identity, capacity, p, evaluation, prices);
+    }
+
+    public Ports withPrices(PriceTable p) {
+      return new Ports(dataset, sizing, identity, capacity, progress, evaluation, p);
     }
 
     public Ports withEvaluation(Evaluation e) {
-      return new Ports(dataset, sizing, identity, capacity, progress, e);
+      return new Ports(dataset, sizing, identity, capacity, progress, e, prices);
     }
   }
 }

@@ -6,6 +6,7 @@ import dev.finetune.operator.Wiring;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,10 +15,17 @@ import java.util.Map;
  */
 public final class RunningOperator implements AutoCloseable {
   private final Map<String, String> env;
+  private final Wiring.GcpClients gcp;
   private KubernetesClient client;
   private FineTuneOperator operator;
 
-  public RunningOperator(String namespace, String gcsEndpoint, Map<String, String> extra) {
+  /**
+   * @param gcp the Google clients: the real client libraries pointed at local stand-ins
+   *     (fake-gcs-server, in-process GKE and IAM servers)
+   */
+  public RunningOperator(
+      String namespace, String gcsEndpoint, Map<String, String> extra, Wiring.GcpClients gcp) {
+    this.gcp = gcp;
     env = new HashMap<>();
     env.put("STORAGE_EMULATOR_HOST", gcsEndpoint);
     env.put("FINETUNE_GCP_PROJECT", "test-project");
@@ -38,9 +46,41 @@ public final class RunningOperator implements AutoCloseable {
     client =
         new KubernetesClientBuilder().withConfig(LocalCluster.client().getConfiguration()).build();
     OperatorConfig config = config();
-    operator = new FineTuneOperator(client, config, Wiring.ports(config), "127.0.0.1");
+    operator =
+        new FineTuneOperator(
+            client,
+            config,
+            Wiring.ports(config, gcp, dev.finetune.operator.cost.PriceTable.defaults()),
+            "127.0.0.1");
     operator.start();
     return this;
+  }
+
+  /** Google clients of the stand-ins: storage of fake-gcs-server, GKE and IAM in-process. */
+  public static Wiring.GcpClients standIns(
+      dev.finetune.operator.gcp.storage.FakeGcsServer gcs,
+      dev.finetune.operator.gcp.nodepool.FakeClusterManager gke,
+      dev.finetune.operator.gcp.iam.FakeIam iam) {
+    return new Wiring.GcpClients(
+        gcs.objectStore(),
+        () -> {
+          try {
+            return new dev.finetune.operator.gcp.nodepool.GkeNodePoolManager(
+                gke.client(),
+                new dev.finetune.operator.gcp.nodepool.GkeNodePoolConfig(
+                    "test-project", "us-central1", "local", 3, "LATEST", null, List.of(), 0));
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        },
+        () -> {
+          try {
+            return new dev.finetune.operator.gcp.iam.WorkloadIdentityBinder(
+                iam.client(), "test-project");
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
   }
 
   public int httpPort() {

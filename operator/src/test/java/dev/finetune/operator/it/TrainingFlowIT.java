@@ -10,6 +10,8 @@ import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.api.v1alpha1.HardwareSpec;
 import dev.finetune.operator.Fixtures;
+import dev.finetune.operator.gcp.iam.FakeIam;
+import dev.finetune.operator.gcp.nodepool.FakeClusterManager;
 import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
 import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.reconcile.Conditions;
@@ -51,6 +53,8 @@ class TrainingFlowIT {
   static String ns;
   static String bucket;
   static RunningOperator operator;
+  static FakeClusterManager gke;
+  static FakeIam iam;
 
   @BeforeAll
   static void setUp() throws Exception {
@@ -69,13 +73,26 @@ class TrainingFlowIT {
         validGemini(2)
             + "{\"contents\": [{\"role\": \"user\", \"parts\": [{\"text\": \"hi\"}]}, {\"role\": \"user\", \"parts\": [{\"text\": \"again\"}]}]}\n"
             + "not json\n");
-    operator = new RunningOperator(ns, gcs.server().endpoint(), Map.of()).start();
+    gke = FakeClusterManager.start();
+    iam = FakeIam.start();
+    operator = newOperator().start();
+  }
+
+  static RunningOperator newOperator() {
+    return new RunningOperator(
+        ns, gcs.server().endpoint(), Map.of(), RunningOperator.standIns(gcs.server(), gke, iam));
   }
 
   @AfterAll
   static void tearDown() {
     if (operator != null) {
       operator.close();
+    }
+    if (gke != null) {
+      gke.close();
+    }
+    if (iam != null) {
+      iam.close();
     }
   }
 
@@ -257,6 +274,9 @@ class TrainingFlowIT {
     assertThat(done.getStatus().observedGeneration).isEqualTo(1L);
     assertThat(done.getStatus().training.attempts).isEqualTo(1);
     assertThat(done.getStatus().training.preemptions).isZero();
+    // The simulated pod ran a few seconds on one spot L4: a few thousandths of a GPU hour.
+    assertThat(done.getStatus().cost.gpuHours).isGreaterThan(0.0).isLessThan(0.1);
+    assertThat(done.getStatus().cost.estimatedUsd).isGreaterThanOrEqualTo(0.0).isLessThan(1.0);
 
     // The children, as the API server stored them.
     String child = "happy-trainer";
@@ -352,7 +372,8 @@ class TrainingFlowIT {
     FineTuneJob failed = awaitPhase("intruder", Phase.Failed);
     var c = Conditions.get(failed.getStatus(), Conditions.IDENTITY_BOUND).orElseThrow();
     assertThat(c.getReason()).isEqualTo("NotAllowed");
-    assertThat(c.getMessage()).contains("intruder@proj-1.iam.gserviceaccount.com is not allowed");
+    assertThat(c.getMessage())
+        .contains("\"intruder@proj-1.iam.gserviceaccount.com\" is not allowed");
     assertThat(client.serviceAccounts().inNamespace(ns).withName("intruder-trainer").get())
         .isNull();
     assertThat(client.batch().v1().jobs().inNamespace(ns).withName("intruder-trainer").get())
@@ -460,7 +481,7 @@ class TrainingFlowIT {
     create(j);
     Pod pod = awaitRunningPod("restart", 1);
     operator.stop();
-    operator = new RunningOperator(ns, gcs.server().endpoint(), Map.of()).start();
+    operator = newOperator().start();
     // Give the new operator time to reconcile everything it sees.
     Thread.sleep(3000);
     assertThat(

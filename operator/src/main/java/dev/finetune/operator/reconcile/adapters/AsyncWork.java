@@ -67,6 +67,16 @@ public final class AsyncWork<T> implements AutoCloseable {
     return e.future().isDone() ? Optional.of(e.future().join()) : Optional.empty();
   }
 
+  /**
+   * Like {@link #poll}, but a finished result is handed out once: the next call for the key starts
+   * the work again. For calls that must be repeated until they succeed (a GKE or IAM request).
+   */
+  public Optional<Result<T>> take(String key, Function<AtomicBoolean, T> task) {
+    Optional<Result<T>> r = poll(key, task);
+    r.ifPresent(x -> work.remove(key));
+    return r;
+  }
+
   /** Drops (and cancels) all work whose key starts with prefix. */
   public void forget(String prefix) {
     work.entrySet()

@@ -3,6 +3,7 @@ package dev.finetune.operator.reconcile.steps;
 import dev.finetune.api.v1alpha1.IdentitySpec;
 import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.children.TrainerServiceAccount;
+import dev.finetune.operator.gcp.iam.NamespaceGsaPolicy;
 import dev.finetune.operator.reconcile.Conditions;
 import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
@@ -17,7 +18,7 @@ import java.util.Map;
  * namespace policy. Nothing is bound that the namespace does not allow.
  */
 public final class BindIdentityStep implements Step {
-  public static final String ALLOWED_ANNOTATION = "finetune.dev/allowed-gcp-service-accounts";
+  public static final String ALLOWED_ANNOTATION = NamespaceGsaPolicy.ANNOTATION;
   private final IdentityBinding binding;
 
   public BindIdentityStep(IdentityBinding binding) {
@@ -43,8 +44,8 @@ public final class BindIdentityStep implements Step {
     if (identity != null
         && identity.mode != IdentitySpec.Mode.DIRECT
         && identity.gcpServiceAccount != null) {
-      NamespacePolicy.Verdict verdict =
-          NamespacePolicy.check(ns, allowed, identity.gcpServiceAccount);
+      NamespaceGsaPolicy.Decision verdict =
+          NamespaceGsaPolicy.evaluate(ns, allowed, identity.gcpServiceAccount);
       if (!verdict.allowed()) {
         // Refused before anything is created or bound. Not retried: the spec cannot change.
         return ctx.fail(Conditions.IDENTITY_BOUND, "NotAllowed", verdict.message());

@@ -1,8 +1,13 @@
 package dev.finetune.operator.reconcile.steps;
 
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.CostStatus;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.HardwareStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
 import dev.finetune.operator.children.TrainerJob;
+import dev.finetune.operator.cost.CostCalculator;
+import dev.finetune.operator.cost.PriceTable;
+import dev.finetune.operator.gcp.nodepool.Accelerator;
 import dev.finetune.operator.reconcile.Conditions;
 import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
@@ -29,9 +34,11 @@ import java.util.Set;
 public final class ObserveTrainingStep implements Step {
   private static final int MAX_MESSAGE = 1024;
   private final ProgressSource progress;
+  private final PriceTable prices;
 
-  public ObserveTrainingStep(ProgressSource progress) {
+  public ObserveTrainingStep(ProgressSource progress, PriceTable prices) {
     this.progress = progress;
+    this.prices = prices;
   }
 
   @Override
@@ -58,6 +65,7 @@ public final class ObserveTrainingStep implements Step {
                 .filter(p -> "Failed".equals(p.getStatus().getPhase()) && !preempted(p))
                 .count();
     progress.latest(ctx.job()).ifPresent(p -> apply(t, p, ctx.now()));
+    ctx.status().cost = cost(pods, ctx.status().hardware, prices, ctx.now());
 
     if (condition(job, "Complete")) {
       t.progress = "100%";
@@ -86,6 +94,42 @@ public final class ObserveTrainingStep implements Step {
     ctx.condition(Conditions.TRAINING_COMPLETE, Conditions.FALSE, "Running", state);
     ctx.status().message = state;
     return StepResult.requeueAfter(ctx.config().progressPollInterval());
+  }
+
+  /** GPU hours of every trainer pod that ran (preempted ones too: they were paid for). */
+  static CostStatus cost(Set<Pod> pods, HardwareStatus hw, PriceTable prices, Instant now) {
+    if (hw == null || hw.accelerator == null) {
+      return null;
+    }
+    int gpus = hw.count == null ? 1 : hw.count;
+    List<CostCalculator.PodInterval> intervals =
+        pods.stream().map(p -> interval(p, gpus)).flatMap(Optional::stream).toList();
+    CostCalculator.CostReport report =
+        CostCalculator.compute(
+            intervals,
+            Accelerator.fromId(hw.accelerator),
+            Boolean.TRUE.equals(hw.spot),
+            prices,
+            now);
+    CostStatus c = new CostStatus();
+    c.gpuHours = Math.round(report.gpuHours() * 10000.0) / 10000.0;
+    c.estimatedUsd = Math.round(report.usd() * 100.0) / 100.0;
+    return c;
+  }
+
+  private static Optional<CostCalculator.PodInterval> interval(Pod pod, int gpus) {
+    if (pod.getStatus() == null || pod.getStatus().getStartTime() == null) {
+      return Optional.empty();
+    }
+    Instant start = Instant.parse(pod.getStatus().getStartTime());
+    Instant end =
+        trainerTermination(pod)
+            .map(ContainerStateTerminated::getFinishedAt)
+            .filter(java.util.Objects::nonNull)
+            .map(Instant::parse)
+            .orElse(null);
+    return Optional.of(
+        new CostCalculator.PodInterval(pod.getMetadata().getName(), start, end, gpus));
   }
 
   static boolean preempted(Pod pod) {

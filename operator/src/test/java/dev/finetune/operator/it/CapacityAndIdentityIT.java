@@ -1,0 +1,288 @@
+package dev.finetune.operator.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.container.v1.NodePool;
+import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
+import dev.finetune.api.v1alpha1.HardwareSpec;
+import dev.finetune.operator.Fixtures;
+import dev.finetune.operator.gcp.iam.FakeIam;
+import dev.finetune.operator.gcp.iam.WorkloadIdentityMembers;
+import dev.finetune.operator.gcp.nodepool.FakeClusterManager;
+import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
+import dev.finetune.operator.gcp.storage.GcsUri;
+import dev.finetune.operator.reconcile.Conditions;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Managed GPU node pools and Workload Identity, with the real Google client libraries talking to
+ * stateful in-process stand-ins of the GKE cluster manager and IAM, and the real control plane
+ * scheduling the trainer on the nodes a pool "scales up" to.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CapacityAndIdentityIT {
+  static final String GSA = "trainer@proj-1.iam.gserviceaccount.com";
+  static final Duration WAIT = Duration.ofSeconds(90);
+  static final String POOL = "ft-h100-x8-spot";
+
+  @RegisterExtension static FakeGcsServerExtension gcs = new FakeGcsServerExtension();
+
+  static KubernetesClient client;
+  static String ns;
+  static String bucket;
+  static FakeClusterManager gke;
+  static FakeIam iam;
+  static RunningOperator operator;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    client = LocalCluster.client();
+    ns =
+        LocalCluster.namespace(
+            "capacity",
+            Map.of(
+                "finetune.dev/allowed-gcp-service-accounts", "*@proj-1.iam.gserviceaccount.com"));
+    bucket = gcs.server().newBucket("capdata");
+    String line =
+        "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
+    gcs.server()
+        .objectStore()
+        .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
+    gke = FakeClusterManager.start().completeOperationsAfterPolls(3);
+    iam = FakeIam.start();
+    operator = newOperator().start();
+  }
+
+  static RunningOperator newOperator() {
+    return new RunningOperator(
+        ns,
+        gcs.server().endpoint(),
+        Map.of("FINETUNE_IAM_MODE", "gcp", "FINETUNE_NODE_POOL_IDLE_TTL", "PT3S"),
+        RunningOperator.standIns(gcs.server(), gke, iam));
+  }
+
+  @AfterAll
+  static void tearDown() {
+    if (operator != null) {
+      operator.close();
+    }
+    client.nodes().withLabel("cloud.google.com/gke-nodepool", POOL).delete();
+    gke.close();
+    iam.close();
+  }
+
+  static FineTuneJob job(String name) {
+    FineTuneJob job = Fixtures.job(ns, name);
+    job.getMetadata().setUid(null);
+    job.getMetadata().setGeneration(null);
+    job.getSpec().dataset.train = "gs://" + bucket + "/train.jsonl";
+    job.getSpec().dataset.validation = null;
+    job.getSpec().output = "gs://" + bucket + "/runs/" + name + "/";
+    job.getSpec().hardware.accelerator = HardwareSpec.Accelerator.NVIDIA_H100_80GB;
+    job.getSpec().hardware.count = 8;
+    job.getSpec().hardware.spot = true;
+    job.getSpec().hardware.provisioning = HardwareSpec.Provisioning.MANAGED;
+    return job;
+  }
+
+  static FineTuneJob get(String name) {
+    return client.resources(FineTuneJob.class).inNamespace(ns).withName(name).get();
+  }
+
+  static String condition(String name, String type) {
+    FineTuneJob j = get(name);
+    return j == null || j.getStatus() == null
+        ? null
+        : Conditions.get(j.getStatus(), type)
+            .map(c -> c.getStatus() + "/" + c.getReason())
+            .orElse(null);
+  }
+
+  /** What GKE's autoscaler does when a pool scales up: a node with the pool's labels and taint. */
+  static void scaleUp(NodePool pool) {
+    Node node =
+        new NodeBuilder()
+            .withNewMetadata()
+            .withName(POOL + "-node-0")
+            .withAnnotations(Map.of("kwok.x-k8s.io/node", "fake"))
+            .withLabels(
+                Map.of(
+                    "type", "kwok",
+                    "cloud.google.com/gke-nodepool", pool.getName(),
+                    "cloud.google.com/gke-accelerator", "nvidia-h100-80gb",
+                    "cloud.google.com/gke-spot", "true",
+                    "node.kubernetes.io/instance-type", pool.getConfig().getMachineType()))
+            .endMetadata()
+            .withNewSpec()
+            .addNewTaint()
+            .withKey("nvidia.com/gpu")
+            .withValue("present")
+            .withEffect("NoSchedule")
+            .endTaint()
+            .endSpec()
+            .withNewStatus()
+            .withCapacity(
+                Map.of(
+                    "cpu", new Quantity("208"),
+                    "memory", new Quantity("1872Gi"),
+                    "pods", new Quantity("110"),
+                    "nvidia.com/gpu", new Quantity("16")))
+            .withAllocatable(
+                Map.of(
+                    "cpu", new Quantity("208"),
+                    "memory", new Quantity("1872Gi"),
+                    "pods", new Quantity("110"),
+                    "nvidia.com/gpu", new Quantity("16")))
+            .endStatus()
+            .build();
+    client.nodes().resource(node).create();
+  }
+
+  @Test
+  @Order(1)
+  void twoJobsOfOneShapeShareOnePoolAndRunOnItsNodes() throws Exception {
+    client.resource(job("first")).create();
+    client.resource(job("second")).create();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              assertThat(condition("first", Conditions.CAPACITY_READY))
+                  .isEqualTo("True/NodePoolReady");
+              assertThat(condition("second", Conditions.CAPACITY_READY))
+                  .isEqualTo("True/NodePoolReady");
+            });
+    assertThat(gke.createCalls()).isEqualTo(1);
+    NodePool pool = gke.pools().values().iterator().next();
+    assertThat(pool.getName()).isEqualTo(POOL);
+    assertThat(pool.getConfig().getMachineType()).isEqualTo("a3-highgpu-8g");
+    assertThat(pool.getConfig().getSpot()).isTrue();
+    assertThat(pool.getAutoscaling().getMinNodeCount()).isZero();
+    assertThat(get("first").getStatus().hardware.nodePool).isEqualTo(POOL);
+
+    // The pods wait for a node until the pool scales up; then the scheduler uses it.
+    await().atMost(WAIT).until(() -> pods("first").size() == 1 && pods("second").size() == 1);
+    assertThat(pods("first").get(0).getSpec().getNodeName()).isNull();
+    scaleUp(pool);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              assertThat(get("first").getStatus().phase).isIn(Phase.Evaluating, Phase.Failed);
+              assertThat(get("second").getStatus().phase).isIn(Phase.Evaluating, Phase.Failed);
+              assertThat(Conditions.isTrue(get("first").getStatus(), Conditions.TRAINING_COMPLETE))
+                  .isTrue();
+            });
+    assertThat(pods("first").get(0).getSpec().getNodeName()).isEqualTo(POOL + "-node-0");
+    assertThat(pods("second").get(0).getSpec().getNodeName()).isEqualTo(POOL + "-node-0");
+  }
+
+  static List<Pod> pods(String name) {
+    return client.pods().inNamespace(ns).withLabel("finetune.dev/job-name", name).list().getItems();
+  }
+
+  @Test
+  @Order(2)
+  void theIamBindingIsMadeForTheJobAndRemovedWithIt() {
+    String member = WorkloadIdentityMembers.classicMember("test-project", ns, "first-trainer");
+    String resource = WorkloadIdentityMembers.serviceAccountResource(GSA);
+    assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
+        .contains(member);
+    assertThat(condition("first", Conditions.IDENTITY_BOUND))
+        .isEqualTo("True/WorkloadIdentityBound");
+
+    client.resources(FineTuneJob.class).inNamespace(ns).withName("first").delete();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              assertThat(get("first")).isNull();
+              assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
+                  .doesNotContain(member)
+                  .contains(
+                      WorkloadIdentityMembers.classicMember("test-project", ns, "second-trainer"));
+            });
+  }
+
+  @Test
+  @Order(3)
+  void aServiceAccountOutsideTheNamespaceListIsNeverBound() {
+    FineTuneJob j = job("outsider");
+    j.getSpec().identity.gcpServiceAccount = "trainer@other-project.iam.gserviceaccount.com";
+    int before = iam.setCalls();
+    client.resource(j).create();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(condition("outsider", Conditions.IDENTITY_BOUND))
+                    .isEqualTo("False/NotAllowed"));
+    assertThat(get("outsider").getStatus().phase).isEqualTo(Phase.Failed);
+    assertThat(iam.setCalls()).isEqualTo(before);
+    assertThat(
+            iam.members(
+                WorkloadIdentityMembers.serviceAccountResource(
+                    "trainer@other-project.iam.gserviceaccount.com"),
+                WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
+        .isEmpty();
+  }
+
+  @Test
+  @Order(4)
+  void anOperatorRestartDuringPoolCreationCreatesNoSecondPool() throws Exception {
+    gke.completeOperationsAfterPolls(1_000_000);
+    FineTuneJob j = job("slowpool");
+    j.getSpec().hardware.accelerator = HardwareSpec.Accelerator.NVIDIA_A100_80GB;
+    j.getSpec().hardware.count = 1;
+    client.resource(j).create();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(condition("slowpool", Conditions.CAPACITY_READY))
+                    .isEqualTo("False/Creating"));
+    int creates = gke.createCalls();
+    operator.stop();
+    operator = newOperator().start();
+    Thread.sleep(3000);
+    assertThat(condition("slowpool", Conditions.CAPACITY_READY)).isEqualTo("False/Creating");
+    assertThat(gke.createCalls()).isEqualTo(creates);
+    assertThat(gke.pools().keySet().stream().filter(k -> k.endsWith("ft-a100-80-x1-spot")))
+        .hasSize(1);
+    gke.completeAllOperations();
+    gke.completeOperationsAfterPolls(1);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(condition("slowpool", Conditions.CAPACITY_READY))
+                    .isEqualTo("True/NodePoolReady"));
+    assertThat(gke.createCalls()).isEqualTo(creates);
+  }
+
+  @Test
+  @Order(5)
+  void poolsNobodyUsesGoAfterTheIdleTtl() {
+    // Every job here is finished or deleted; the pools go once idle for the TTL (3s here).
+    client.resources(FineTuneJob.class).inNamespace(ns).delete();
+    await().atMost(WAIT).untilAsserted(() -> assertThat(gke.pools()).isEmpty());
+    assertThat(gke.deleteCalls()).isGreaterThanOrEqualTo(2);
+  }
+}
