@@ -27,3 +27,13 @@ def termination_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "termination-log"
     monkeypatch.setenv("TERMINATION_MESSAGE_PATH", str(path))
     return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tiny models on a 2-core machine run fastest single-threaded (and do not fight over cores).
+    import os
+
+    import torch
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))

@@ -82,15 +82,20 @@ def build_model(out: Path, chat_template: str | None = None, hidden: int = 64, l
                       num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
                       max_position_embeddings=256, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
                       pad_token_id=tok.pad_token_id, tie_word_embeddings=False)
-    LlamaForCausalLM(cfg).save_pretrained(str(out))
+    model = LlamaForCausalLM(cfg)
+    with torch.no_grad():
+        # A random lm_head of std 0.02 cannot express confident predictions (logits stay near uniform,
+        # loss near log(vocab)) whatever the adapter learns; give it the scale of a trained head.
+        model.lm_head.weight.normal_(0.0, 0.5)
+    model.save_pretrained(str(out))
     return out
 
 
-def job_config(model: str, train: str, output: str, **over: Any) -> dict[str, Any]:
+def job_config(model_source: str, train: str, output: str, **over: Any) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "apiVersion": "finetune.dev/job-config/v1",
         "job": {"name": "tiny", "namespace": "test", "uid": "0000", "image": "trainer:test"},
-        "model": {"source": model},
+        "model": {"source": model_source},
         "dataset": {"train": train, "format": "auto", "validationSplit": 0.1},
         "method": {"type": "lora", "rank": 8, "alpha": 16, "dropout": 0.05, "targetModules": ["all-linear"]},
         "training": {"epochs": 1, "learningRate": 0.005, "batchSize": 8, "gradientAccumulation": 1,

@@ -43,6 +43,7 @@ def resolve(source: str, revision: str | None, token_file: str | None, workdir: 
 
 def _resolve_hf(source: str, revision: str | None, token_file: str | None, workdir: Path) -> ResolvedModel:
     from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
     repo_id = source[len("hf://") :]
     token = None
@@ -52,8 +53,13 @@ def _resolve_hf(source: str, revision: str | None, token_file: str | None, workd
         except OSError as e:
             raise ConfigError(f"model.tokenFile {token_file}: cannot read: {e.strerror or e}") from e
     cache_dir = Path(os.environ.get("HF_HUB_CACHE") or workdir / "hf-cache")
-    path = Path(snapshot_download(repo_id=repo_id, revision=revision or "main", token=token,
-                                  cache_dir=str(cache_dir)))
+    try:
+        path = Path(snapshot_download(repo_id=repo_id, revision=revision or "main", token=token,
+                                      cache_dir=str(cache_dir)))
+    except (GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError) as e:
+        # Wrong name, revision or token: retrying cannot help.
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"model.source {source}@{revision or 'main'}: {type(e).__name__}: {first}") from e
     # Cache layout: models--org--name/snapshots/<commit sha>
     resolved = path.name if path.parent.name == "snapshots" else None
     log.info("model %s@%s resolved to commit %s", repo_id, revision or "main", resolved)
