@@ -106,7 +106,7 @@ def job_config(model_source: str, train: str, output: str, **over: Any) -> dict[
     }
     for key, value in over.items():
         if isinstance(value, dict):
-            cfg[key].update(value)
+            cfg.setdefault(key, {}).update(value)
         else:
             cfg[key] = value
     return cfg

@@ -56,12 +56,16 @@ def _launch_workers(args: argparse.Namespace, count: int) -> int:
         env = dict(os.environ, **{EXIT_FILE_ENV: str(exit_file)})
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={count}",
                "-m", "finetune_trainer", "--config", args.config]
-        if args.workdir:
-            cmd += ["--workdir", args.workdir]
+        # One scratch directory for all workers on the node: the model is downloaded once.
+        cmd += ["--workdir", args.workdir or str(Path(tmp) / "work")]
         log.info("launching %d workers: %s", count, " ".join(cmd))
         proc = subprocess.Popen(cmd, env=env)
+        terminated = False
 
         def forward(signum: int, _frame: FrameType | None) -> None:
+            # torchrun passes SIGTERM on to the workers and gives them 30 s before SIGKILL.
+            nonlocal terminated
+            terminated = True
             proc.send_signal(signum)
 
         signal.signal(signal.SIGTERM, forward)
@@ -70,7 +74,9 @@ def _launch_workers(args: argparse.Namespace, count: int) -> int:
             text = exit_file.read_text().strip()
             if text.isdigit():
                 return int(text)
-        return rc if rc != 0 else EXIT_OK
+        if terminated:
+            return EXIT_PREEMPTED
+        return EXIT_OK if rc == 0 else (rc if rc != EXIT_BAD_INPUT else EXIT_RETRYABLE)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -194,6 +194,8 @@ class Run:
             self.dist.barrier()
         tokenizer = model_mod.load_tokenizer(resolved.path)
         model = model_mod.load_model(resolved.path, method["type"], dev)
+        if STOP.is_set():
+            raise Preempted("SIGTERM while loading the model; nothing to save yet")
         max_len = int(tcfg["maxSequenceLength"])
         use_autocast = dev.type == "cuda" and model_mod.compute_dtype(dev) == torch.bfloat16
 
@@ -445,7 +447,3 @@ class Run:
             "startedAt": self.started_at,
             "finishedAt": now_rfc3339(),
         }
-
-
-def should_stop() -> Callable[[], bool]:
-    return STOP.is_set
