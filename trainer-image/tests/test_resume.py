@@ -54,7 +54,7 @@ def test_sigterm_checkpoint_and_exact_resume(tmp_path, tiny_model):
     total = ref_steps[-1]
     assert ref_steps == list(range(1, total + 1)) and total == 54  # ceil(144/4/2)=18 per epoch x 3
 
-    code, first, _, err = finish(start(cfg, tmp_path, "first"), stop_after=5)
+    code, first, _, err = finish(start(cfg, tmp_path, "first"), stop_after=3)
     assert code == 143, err[-3000:]
     assert first and first[-1] < total, first
     stopped_at = first[-1]
