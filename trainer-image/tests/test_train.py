@@ -20,7 +20,7 @@ def mean_rouge_l(rows: list[dict]) -> float:
     return sum(scorer.score(r["reference"], r["prediction"])["rougeL"].fmeasure for r in rows) / len(rows)
 
 
-def test_learning_beats_baseline(tmp_path, tiny_model, termination_log):
+def test_learning_beats_baseline(tmp_path, tiny_model, termination_log, capsys):
     train = write_jsonl(tmp_path / "train.jsonl", "prompt-completion", 240, seed=1)
     validation = write_jsonl(tmp_path / "validation.jsonl", "prompt-completion", 24, seed=2)
     out = tmp_path / "out"
@@ -53,6 +53,20 @@ def test_learning_beats_baseline(tmp_path, tiny_model, termination_log):
     # A retry of a finished job is a no-op that succeeds.
     assert cli.main(["--config", str(tmp_path / "job.json")]) == 0
     assert "already complete" in termination_log.read_text()
+
+
+    # Stopped after training but before the manifest (e.g. SIGTERM during tuned generation): the
+    # retry resumes from the final checkpoint, trains no step and finishes the evidence.
+    (out / "manifest.json").unlink()
+    (out / "predictions/tuned.jsonl").unlink()
+    capsys.readouterr()
+    assert cli.main(["--config", str(tmp_path / "job.json")]) == 0, termination_log.read_text()
+    printed = capsys.readouterr().out.splitlines()
+    assert "resumed from checkpoint step-60" in printed
+    assert not [line for line in printed if line.startswith("step=")]
+    assert read_jsonl(out / "predictions/tuned.jsonl") == tuned
+    assert json.loads((out / "manifest.json").read_text())["status"] == "succeeded"
+    assert "succeeded: 60 steps, loss" in termination_log.read_text()
 
 
 @pytest.mark.parametrize(("fmt", "chat"), [("messages", True), ("gemini", True), ("messages", False),

@@ -248,11 +248,10 @@ class Run:
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
 
-        start = self._resume(peft_model, optimizer, scheduler, dev)
+        start, last_loss = self._resume(peft_model, optimizer, scheduler, dev)
         pad_id = tokenizer.pad_token_id
         every_ckpt, every_progress = int(tcfg["checkpointEverySteps"]), int(tcfg["progressEverySteps"])
         window: list[float] = []
-        last_loss: float | None = None
         tokens, t0 = 0.0, time.perf_counter()
         tps: float | None = None
         saved_step = start
@@ -289,12 +288,12 @@ class Run:
                 self._progress(done, total, done / sched.steps_per_epoch, sum(window) / len(window), None, tps)
                 window = []
             if done % every_ckpt == 0 or stop or done == total:
-                self._save_checkpoint(peft_model, optimizer, scheduler, done)
+                self._save_checkpoint(peft_model, optimizer, scheduler, done, last_loss)
                 saved_step = done
             if stop and done < total:
                 raise Preempted(f"SIGTERM: checkpoint saved at step {done} of {total}")
         if saved_step != total:  # nothing to train (resumed at the end): make sure the end is saved
-            self._save_checkpoint(peft_model, optimizer, scheduler, total)
+            self._save_checkpoint(peft_model, optimizer, scheduler, total, last_loss)
 
         # Evaluation with the adapter.
         eval_l = evaluate.eval_loss(peft_model, eval_items, int(ecfg["batchSize"]), pad_id, dev, autocast)
@@ -317,7 +316,8 @@ class Run:
                                       baseline_rows, tuned_rows)
             self._write_json("manifest.json", manifest)
         self.dist.barrier()
-        return (f"succeeded: {total} steps, loss {last_loss:.4f}"
+        return (f"succeeded: {total} steps"
+                + (f", loss {last_loss:.4f}" if last_loss is not None else "")
                 + (f", eval loss {eval_l:.4f}" if eval_l is not None else "")
                 + f"; adapter at {self.out.describe('adapter/')}")
 
@@ -329,7 +329,8 @@ class Run:
                 steps.append(int(name[5:]))
         return sorted(steps)
 
-    def _save_checkpoint(self, peft_model: Any, optimizer: Any, scheduler: Any, step: int) -> None:
+    def _save_checkpoint(self, peft_model: Any, optimizer: Any, scheduler: Any, step: int,
+                         loss: float | None) -> None:
         rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
         local = self.workdir / "checkpoint-staging" / f"step-{step}"
@@ -351,7 +352,7 @@ class Run:
         self.dist.barrier()
         if self.dist.main:
             (local / STATE_FILE).write_text(json.dumps({
-                "step": step, "worldSize": self.dist.world, "savedAt": now_rfc3339()}) + "\n")
+                "step": step, "loss": loss, "worldSize": self.dist.world, "savedAt": now_rfc3339()}) + "\n")
             self.out.upload_dir(local, f"{CHECKPOINTS}/step-{step}", last=STATE_FILE)
             shutil.rmtree(local, ignore_errors=True)
             keep = int(self.cfg.training["keepCheckpoints"])
@@ -360,7 +361,9 @@ class Run:
             log.info("checkpoint saved: %s", self.out.describe(f"{CHECKPOINTS}/step-{step}/"))
         self.dist.barrier()
 
-    def _resume(self, peft_model: Any, optimizer: Any, scheduler: Any, dev: torch.device) -> int:
+    def _resume(self, peft_model: Any, optimizer: Any, scheduler: Any, dev: torch.device,
+                ) -> tuple[int, float | None]:
+        """Loads the newest complete checkpoint; returns its step and loss ((0, None) without one)."""
         from peft import set_peft_model_state_dict
         from safetensors.torch import load_file
 
@@ -391,8 +394,8 @@ class Run:
                 log.warning("checkpoint %s has no RNG state for rank %d", rel, self.dist.rank)
             print(f"resumed from checkpoint step-{step}", flush=True)
             log.info("resumed from %s", self.out.describe(rel))
-            return step
-        return 0
+            return step, json.loads(state).get("loss")
+        return 0, None
 
     # --- manifest ------------------------------------------------------------------------
     def _manifest(self, resolved: model_mod.ResolvedModel, sched: Schedule, dev: torch.device, grad_ckpt: bool,
