@@ -71,9 +71,10 @@ def eval_loss(model: Any, items: list[Tokenized], batch_size: int, pad_id: int, 
 
 
 def token_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed next-token cross entropy over answer tokens, and their count."""
-    shift_logits = logits[:, :-1, :].float()
-    shift_labels = labels[:, 1:]
-    loss = torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)),
-                                             shift_labels.reshape(-1), ignore_index=-100, reduction="sum")
+    """Summed next-token cross entropy over answer tokens, and their count.
+
+    Shifts the labels rather than the logits, so the (large) logits are not copied."""
+    shift_labels = torch.nn.functional.pad(labels, (0, 1), value=-100)[:, 1:].reshape(-1)
+    flat = logits.float().reshape(-1, logits.size(-1))
+    loss = torch.nn.functional.cross_entropy(flat, shift_labels, ignore_index=-100, reduction="sum")
     return loss, (shift_labels != -100).sum()
