@@ -20,6 +20,11 @@ def test_auto_detects_each_format(fmt):
     assert ex.id == "train-1"
 
 
+def test_byte_order_mark_is_tolerated():
+    data = b"\xef\xbb\xbf" + json.dumps(record("messages", "Alice", "Paris")).encode() + b"\n"
+    assert parse_jsonl(data, "t.jsonl", "auto", "train")[0] == "messages"
+
+
 def test_gemini_system_instruction_and_multi_turn():
     obj = {"systemInstruction": {"role": "system", "parts": [{"text": "Be "}, {"text": "brief."}]},
            "contents": [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "model", "parts": [{"text": "yo"}]},

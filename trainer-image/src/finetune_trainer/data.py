@@ -132,7 +132,7 @@ _PARSERS = {
 def parse_jsonl(data: bytes, path: str, fmt: str, id_prefix: str) -> tuple[str, list[Example]]:
     """Parses JSONL bytes; returns the (resolved) format and the examples."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # tolerate a byte order mark
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise DataError(path, line, "not valid UTF-8") from e
