@@ -1,0 +1,3 @@
+from finetune_trainer.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""Entry point: python -m finetune_trainer --config /etc/finetune/job.json
+
+Exit codes: 0 done; 2 bad config or data (not retried); 143 preempted (checkpoint saved);
+anything else is retryable. A one-line summary goes to $TERMINATION_MESSAGE_PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from types import FrameType
+
+from finetune_trainer.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_PREEMPTED,
+    EXIT_RETRYABLE,
+    BadInputError,
+    Preempted,
+)
+
+log = logging.getLogger("finetune_trainer")
+EXIT_FILE_ENV = "FINETUNE_EXIT_FILE"  # set by the launcher for the rank-0 worker
+MAX_MESSAGE = 4000  # Kubernetes keeps at most 4096 bytes of a termination message
+
+
+def write_termination_message(message: str) -> None:
+    path = os.environ.get("TERMINATION_MESSAGE_PATH", "/dev/termination-log")
+    line = " ".join(message.split())[:MAX_MESSAGE]
+    try:
+        with open(path, "w") as f:
+            f.write(line + "\n")
+    except OSError:
+        pass
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="finetune_trainer", description="LoRA fine-tuning trainer")
+    p.add_argument("--config", default="/etc/finetune/job.json", help="job config (JSON)")
+    p.add_argument("--workdir", default=os.environ.get("FINETUNE_WORKDIR"),
+                   help="local scratch directory (model download, staging); default: a temp dir")
+    return p.parse_args(argv)
+
+
+def _launch_workers(args: argparse.Namespace, count: int) -> int:
+    """Runs one worker per GPU under torchrun and maps the result onto our exit codes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        exit_file = Path(tmp) / "exit"
+        env = dict(os.environ, **{EXIT_FILE_ENV: str(exit_file)})
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={count}",
+               "-m", "finetune_trainer", "--config", args.config]
+        # One scratch directory for all workers on the node: the model is downloaded once.
+        cmd += ["--workdir", args.workdir or str(Path(tmp) / "work")]
+        log.info("launching %d workers: %s", count, " ".join(cmd))
+        proc = subprocess.Popen(cmd, env=env)
+        terminated = False
+
+        def forward(signum: int, _frame: FrameType | None) -> None:
+            # torchrun passes SIGTERM on to the workers and gives them 30 s before SIGKILL.
+            nonlocal terminated
+            terminated = True
+            proc.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        rc = proc.wait()
+        if exit_file.is_file():
+            text = exit_file.read_text().strip()
+            if text.isdigit():
+                return int(text)
+        if terminated:
+            return EXIT_PREEMPTED
+        return EXIT_OK if rc == 0 else (rc if rc != EXIT_BAD_INPUT else EXIT_RETRYABLE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    args = _parse(argv)
+    from finetune_trainer import config as config_mod
+    from finetune_trainer import train
+
+    train.STOP.clear()
+
+    def on_term(signum: int, _frame: FrameType | None) -> None:
+        log.warning("signal %d: finishing the current step, then saving a checkpoint", signum)
+        train.STOP.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    rank = int(os.environ.get("RANK", "0"))
+    code, message = EXIT_RETRYABLE, "failed"
+    try:
+        cfg = config_mod.load(args.config)
+        if cfg.gpu_count > 1 and "WORLD_SIZE" not in os.environ:
+            return _launch_workers(args, cfg.gpu_count)
+        if args.workdir:
+            workdir = Path(args.workdir)
+            workdir.mkdir(parents=True, exist_ok=True)
+            message = train.Run(cfg, workdir).run()
+        else:
+            with tempfile.TemporaryDirectory(prefix="finetune-") as tmp:
+                message = train.Run(cfg, Path(tmp)).run()
+        code = EXIT_OK
+    except BadInputError as e:
+        code, message = EXIT_BAD_INPUT, f"bad input: {e}"
+    except Preempted as e:
+        code, message = EXIT_PREEMPTED, f"preempted: {e}"
+    except Exception as e:  # retryable
+        traceback.print_exc()
+        code, message = EXIT_RETRYABLE, f"error: {type(e).__name__}: {e}"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if code == EXIT_OK:
+        log.info("%s", message)
+    else:
+        log.error("%s", message)
+    if rank == 0:
+        write_termination_message(message)
+        exit_file = os.environ.get(EXIT_FILE_ENV)
+        if exit_file:
+            Path(exit_file).write_text(f"{code}\n")
+    return code

@@ -1,0 +1,28 @@
+"""Errors that map to the trainer's exit codes."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2  # bad config or bad data: the operator does not retry
+EXIT_RETRYABLE = 1
+EXIT_PREEMPTED = 143  # SIGTERM: checkpoint saved, retry resumes
+
+
+class BadInputError(Exception):
+    """The job config or the data is invalid; retrying cannot help (exit 2)."""
+
+
+class ConfigError(BadInputError):
+    pass
+
+
+class DataError(BadInputError):
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+class Preempted(Exception):
+    """SIGTERM received; a checkpoint was saved (exit 143)."""

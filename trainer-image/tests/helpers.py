@@ -1,0 +1,117 @@
+"""Tiny models, tokenizers and data built locally for the tests (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+NAMES = ["Alice", "Bruno", "Chen", "Dara", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jonas", "Kemal", "Lena",
+         "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera", "Wen", "Yusuf"]
+CITIES = ["Paris", "Lima", "Oslo", "Cairo", "Tokyo", "Quito", "Dakar", "Hanoi", "Porto", "Seoul", "Rome",
+          "Accra", "Baku", "Bern", "Doha", "Kyiv", "Lagos", "Minsk", "Nice", "Riga"]
+SYSTEM = "Answer with JSON."
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+
+
+def pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    return [(rng.choice(NAMES), rng.choice(CITIES)) for _ in range(n)]
+
+
+def prompt_of(name: str, city: str) -> str:
+    return f"name: {name}; city: {city}"
+
+
+def answer_of(name: str, city: str) -> str:
+    return json.dumps({"name": name, "city": city})
+
+
+def record(fmt: str, name: str, city: str) -> dict[str, Any]:
+    p, a = prompt_of(name, city), answer_of(name, city)
+    if fmt == "prompt-completion":
+        return {"prompt": p, "completion": a}
+    if fmt == "messages":
+        return {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": p},
+                             {"role": "assistant", "content": a}]}
+    if fmt == "gemini":
+        return {"systemInstruction": {"parts": [{"text": SYSTEM}]},
+                "contents": [{"role": "user", "parts": [{"text": p}]}, {"role": "model", "parts": [{"text": a}]}]}
+    raise ValueError(fmt)
+
+
+def write_jsonl(path: Path, fmt: str, n: int, seed: int) -> Path:
+    path.write_text("".join(json.dumps(record(fmt, *pc)) + "\n" for pc in pairs(n, seed)))
+    return path
+
+
+def build_tokenizer(out: Path, chat_template: str | None = None) -> Any:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    corpus = []
+    for name, city in pairs(400, 99):
+        corpus += [prompt_of(name, city), answer_of(name, city), SYSTEM, "User: ", "Assistant: ", "System: "]
+    corpus += NAMES + CITIES + ["<|user|>", "<|assistant|>", "<|system|>"]
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(corpus, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
+                                   pad_token="<pad>")
+    if chat_template:
+        fast.chat_template = chat_template
+    fast.save_pretrained(str(out))
+    return fast
+
+
+def build_model(out: Path, chat_template: str | None = None, hidden: int = 64, layers: int = 2) -> Path:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    out.mkdir(parents=True, exist_ok=True)
+    tok = build_tokenizer(out, chat_template)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=hidden * 2,
+                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                      max_position_embeddings=256, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id, tie_word_embeddings=False)
+    model = LlamaForCausalLM(cfg)
+    with torch.no_grad():
+        # A random lm_head of std 0.02 cannot express confident predictions (logits stay near uniform,
+        # loss near log(vocab)) whatever the adapter learns; give it the scale of a trained head.
+        model.lm_head.weight.normal_(0.0, 0.5)
+    model.save_pretrained(str(out))
+    return out
+
+
+def job_config(model_source: str, train: str, output: str, **over: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "apiVersion": "finetune.dev/job-config/v1",
+        "job": {"name": "tiny", "namespace": "test", "uid": "0000", "image": "trainer:test"},
+        "model": {"source": model_source},
+        "dataset": {"train": train, "format": "auto", "validationSplit": 0.1},
+        "method": {"type": "lora", "rank": 8, "alpha": 16, "dropout": 0.05, "targetModules": ["all-linear"]},
+        "training": {"epochs": 1, "learningRate": 0.005, "batchSize": 8, "gradientAccumulation": 1,
+                     "maxSequenceLength": 64, "seed": 7, "checkpointEverySteps": 50, "keepCheckpoints": 2,
+                     "progressEverySteps": 2},
+        "evaluation": {"maxExamples": 8, "maxNewTokens": 20, "baseline": True, "batchSize": 8},
+        "output": output,
+    }
+    for key, value in over.items():
+        if isinstance(value, dict):
+            cfg.setdefault(key, {}).update(value)
+        else:
+            cfg[key] = value
+    return cfg
+
+
+def write_config(path: Path, cfg: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(cfg, indent=2))
+    return path
