@@ -30,6 +30,9 @@ export KUBECONFIG="$kubeconfig"
 if ! curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b" >/dev/null 2>&1; then
   stop_pid "$state/gcs.pid"
   rm -rf "$state/gcs-data" && cp -r "$repo/examples/data" "$state/gcs-data"
+  # The trainer pod is simulated: put sample predictions where the trainer would write them.
+  out="$state/gcs-data/ft-quickstart/runs/person-extractor-v1"
+  mkdir -p "$out" && cp -r "$repo/hack/dev/simulated-trainer-output/predictions" "$out/"
   nohup fake-gcs-server -scheme http -host 127.0.0.1 -port "$gcs_port" -backend memory \
     -public-host "127.0.0.1:$gcs_port" -data "$state/gcs-data" >"$state/gcs.log" 2>&1 &
   echo $! >"$state/gcs.pid"
@@ -55,10 +58,11 @@ echo $! >"$state/operator.pid"
 echo "[dev] operator running (log: $state/operator.log, metrics: http://127.0.0.1:${FINETUNE_DEV_HTTP_PORT:-8080}/metrics)"
 
 kubectl apply -f "$repo/examples/quickstart.yaml"
-echo "[dev] the trainer pod is simulated by kwok: it is scheduled on a simulated L4 node and exits 0 after a few seconds"
+echo "[dev] the trainer pod is simulated by kwok: it is scheduled on a simulated L4 node and exits 0"
+echo "[dev] after a few seconds; the predictions it would write are samples from hack/dev/"
 for _ in $(seq 60); do
   phase="$(kubectl get ftj -n ml-team person-extractor-v1 -o jsonpath='{.status.phase}' 2>/dev/null || true)"
-  case "$phase" in Evaluating|Succeeded|Failed) break ;; esac
+  case "$phase" in Succeeded|Failed) break ;; esac
   sleep 1
 done
 kubectl get ftj -A -o wide
