@@ -67,40 +67,4 @@ public record OperatorConfig(
   public static OperatorConfig defaults() {
     return fromEnv(Map.of());
   }
-
-  public OperatorConfig withHttpPort(int port) {
-    return new OperatorConfig(
-        gcpProject,
-        gcpProjectNumber,
-        clusterLocation,
-        clusterName,
-        trainerImage,
-        nodePoolIdleTtl,
-        progressPollInterval,
-        storageEmulatorHost,
-        namespaces,
-        trainerBackoffLimit,
-        port,
-        leaderElection,
-        leaseNamespace,
-        iamMode);
-  }
-
-  public OperatorConfig withLeaderElection(boolean enabled, String namespace) {
-    return new OperatorConfig(
-        gcpProject,
-        gcpProjectNumber,
-        clusterLocation,
-        clusterName,
-        trainerImage,
-        nodePoolIdleTtl,
-        progressPollInterval,
-        storageEmulatorHost,
-        namespaces,
-        trainerBackoffLimit,
-        httpPort,
-        enabled,
-        namespace,
-        iamMode);
-  }
 }

@@ -5,6 +5,8 @@ import dev.finetune.operator.OperatorConfig;
 import dev.finetune.operator.Wiring;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -29,10 +31,11 @@ public final class OperatorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    OperatorConfig config = OperatorConfig.fromEnv(System.getenv());
+    Map<String, String> env = new HashMap<>(System.getenv());
     if (noLeaderElection) {
-      config = config.withLeaderElection(false, config.leaseNamespace());
+      env.put("FINETUNE_LEADER_ELECTION", "false");
     }
+    OperatorConfig config = OperatorConfig.fromEnv(env);
     KubernetesClient client = new KubernetesClientBuilder().build();
     FineTuneOperator operator =
         new FineTuneOperator(client, config, Wiring.ports(config), httpHost);
