@@ -63,6 +63,7 @@ def test_sigterm_checkpoint_and_exact_resume(tmp_path, tiny_model):
     assert "preempted" in (tmp_path / "first.termination").read_text()
     progress = json.loads((tmp_path / "interrupted/progress.json").read_text())
     assert progress["step"] == stopped_at
+    assert progress["lastCheckpoint"].endswith(f"checkpoints/step-{stopped_at}/")
     baseline = tmp_path / "interrupted/predictions/baseline.jsonl"
     baseline_mtime = baseline.stat().st_mtime_ns
     assert not (tmp_path / "interrupted/manifest.json").exists()

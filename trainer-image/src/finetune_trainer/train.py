@@ -132,6 +132,7 @@ class Run:
         self.out = Output(cfg.output)
         self.dist = Dist()
         self.started_at = now_rfc3339()
+        self.last_checkpoint: str | None = None
 
     # --- helpers -------------------------------------------------------------------------
     def _write_json(self, rel: str, obj: dict[str, Any]) -> None:
@@ -146,6 +147,7 @@ class Run:
             "evalLoss": None if eval_loss is None else round(eval_loss, 6),
             "tokensPerSecond": None if tps is None else round(tps, 2),
             "updatedAt": now_rfc3339(),
+            **({"lastCheckpoint": self.last_checkpoint} if self.last_checkpoint else {}),
         })
 
     def _complete_manifest(self) -> dict[str, Any] | None:
@@ -284,12 +286,13 @@ class Run:
                 print(f"step={done}/{total} epoch={done / sched.steps_per_epoch:.3f} loss={last_loss:.5f} "
                       f"lr={scheduler.get_last_lr()[0]:.3e}", flush=True)
             stop = self.dist.any(STOP.is_set(), dev)
-            if done % every_progress == 0 or done == total:
-                self._progress(done, total, done / sched.steps_per_epoch, sum(window) / len(window), None, tps)
-                window = []
             if done % every_ckpt == 0 or stop or done == total:
                 self._save_checkpoint(peft_model, optimizer, scheduler, done, last_loss)
                 saved_step = done
+            # After the checkpoint, so that progress.json names the newest one.
+            if done % every_progress == 0 or done == total or stop:
+                self._progress(done, total, done / sched.steps_per_epoch, sum(window) / len(window), None, tps)
+                window = []
             if stop and done < total:
                 raise Preempted(f"SIGTERM: checkpoint saved at step {done} of {total}")
         if saved_step != total:  # nothing to train (resumed at the end): make sure the end is saved
@@ -358,7 +361,8 @@ class Run:
             keep = int(self.cfg.training["keepCheckpoints"])
             for old in self._checkpoint_steps()[:-keep]:
                 self.out.delete_dir(f"{CHECKPOINTS}/step-{old}")
-            log.info("checkpoint saved: %s", self.out.describe(f"{CHECKPOINTS}/step-{step}/"))
+            self.last_checkpoint = self.out.describe(f"{CHECKPOINTS}/step-{step}/")
+            log.info("checkpoint saved: %s", self.last_checkpoint)
         self.dist.barrier()
 
     def _resume(self, peft_model: Any, optimizer: Any, scheduler: Any, dev: torch.device,
@@ -392,6 +396,7 @@ class Run:
                     torch.cuda.set_rng_state_all(rng["cuda"])
             else:
                 log.warning("checkpoint %s has no RNG state for rank %d", rel, self.dist.rank)
+            self.last_checkpoint = self.out.describe(f"{CHECKPOINTS}/step-{step}/")
             print(f"resumed from checkpoint step-{step}", flush=True)
             log.info("resumed from %s", self.out.describe(rel))
             return step, json.loads(state).get("loss")
