@@ -60,16 +60,15 @@ public final class AcceleratorSizer {
   /** Message for when {@link #choose} finds nothing. */
   public static String noFitMessage(ModelSize model, TrainingParams p) {
     MemoryEstimate one = MemoryEstimator.estimate(model, p, 1);
-    MemoryEstimate eight = MemoryEstimator.estimate(model, p, 8);
     return String.format(
         Locale.ROOT,
-        "%s params, %s needs ~%.1f GiB on one GPU (%s) and ~%.1f GiB per GPU on 8; no"
-            + " accelerator offered fits. Use QLoRA, a shorter sequence or a smaller batch.",
+        "%s params, %s needs ~%.1f GiB per GPU (%s); every GPU holds a full replica, and no"
+            + " accelerator offered has that much memory. Use QLoRA, a shorter sequence or a"
+            + " smaller batch.",
         formatParams(model.params()),
         p.method().label(),
         one.totalGiB(),
-        one.breakdown(),
-        eight.totalGiB());
+        one.breakdown());
   }
 
   private static boolean offered(Accelerator a, int n, boolean spot) {

@@ -3,9 +3,8 @@ package dev.finetune.operator.sizing;
 /**
  * Estimated GPU memory per GPU, in GiB.
  *
- * @param weightsGiB base model weights (bf16, or NF4 plus bf16 embeddings for QLoRA), sharded
- *     across GPUs
- * @param adaptersGiB LoRA adapters in fp32 with their gradients and Adam moments, sharded
+ * @param weightsGiB base model weights (bf16, or NF4 plus bf16 embeddings for QLoRA), on every GPU
+ * @param adaptersGiB LoRA adapters in fp32 with their gradients and Adam moments, on every GPU
  * @param activationsGiB saved activations with gradient checkpointing, one layer's recompute
  *     working set, logits and loss, and (QLoRA) one layer's dequantised weights
  * @param overheadGiB CUDA context and library workspaces plus allocator fragmentation

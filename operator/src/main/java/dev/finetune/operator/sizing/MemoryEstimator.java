@@ -2,8 +2,8 @@ package dev.finetune.operator.sizing;
 
 /**
  * First-order GPU memory model for LoRA / QLoRA fine-tuning of a decoder-only transformer with
- * gradient checkpointing, sharded FSDP-style across the GPUs of one node (weights and adapter state
- * divided by the GPU count; activations are per GPU).
+ * gradient checkpointing, per GPU. The trainer runs several GPUs as data parallel replicas (DDP):
+ * every GPU holds the whole model and adapter state, so more GPUs add speed, never memory.
  *
  * <ul>
  *   <li>Weights: 2 bytes/param (bf16). QLoRA: NF4 at 4 bits plus double-quantised block constants
@@ -74,12 +74,12 @@ public final class MemoryEstimator {
       activations += 2.0 * layer;
     }
 
-    double shardedW = weights / gpus / GIB;
-    double shardedA = adapters / gpus / GIB;
+    double perGpuW = weights / GIB; // replicated on every GPU (DDP)
+    double perGpuA = adapters / GIB;
     double act = activations / GIB;
     double overhead =
-        FRAGMENTATION * (shardedW + shardedA + act) + CUDA_CONTEXT_GIB + (gpus > 1 ? NCCL_GIB : 0);
-    return new MemoryEstimate(shardedW, shardedA, act, overhead);
+        FRAGMENTATION * (perGpuW + perGpuA + act) + CUDA_CONTEXT_GIB + (gpus > 1 ? NCCL_GIB : 0);
+    return new MemoryEstimate(perGpuW, perGpuA, act, overhead);
   }
 
   /**

@@ -66,6 +66,6 @@ class SizeCommandTest {
   void reportsWhenNothingFits() {
     Result r = run("--model-params", "400B");
     assertThat(r.code()).isEqualTo(1);
-    assertThat(r.err()).contains("no accelerator offered fits");
+    assertThat(r.err()).contains("no accelerator offered has that much memory");
   }
 }

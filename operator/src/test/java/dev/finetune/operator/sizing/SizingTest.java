@@ -145,10 +145,9 @@ class SizingTest {
     "7B,   qlora, false, nvidia-l4,          1",
     "7B,   qlora, true,  nvidia-tesla-t4,    1",
     "1.5B, lora,  false, nvidia-l4,          1",
-    "13B,  lora,  false, nvidia-l4,          2",
+    "13B,  lora,  false, nvidia-tesla-a100,  1",
     "13B,  qlora, false, nvidia-l4,          1",
     "70B,  qlora, false, nvidia-a100-80gb,   1",
-    "70B,  lora,  false, nvidia-a100-80gb,   4",
   })
   void cheapestFit(String hint, String method, boolean spot, String accel, int count) {
     SizingDecision d =
@@ -159,6 +158,17 @@ class SizingTest {
     assertThat(d.count()).as(d.reason()).isEqualTo(count);
     assertThat(d.estimate().totalGiB() * 1.1).isLessThanOrEqualTo(d.accelerator().memoryGiB());
     assertThat(d.poolShape().machineType()).isEqualTo(d.machineType());
+  }
+
+  @Test
+  void aModelNoSingleGpuHoldsFitsNowhereAndTheMessageSaysWhy() {
+    // The trainer runs several GPUs as DDP replicas, so 70B in bf16 (~140 GB) fits no GPU.
+    var p = TrainingParams.of(TrainingMethod.LORA);
+    assertThat(sizer.choose(ModelSize.fromHint("70B"), p, false)).isEmpty();
+    assertThat(AcceleratorSizer.noFitMessage(ModelSize.fromHint("70B"), p))
+        .contains("70")
+        .contains("full replica")
+        .contains("Use QLoRA");
   }
 
   @Test
