@@ -338,6 +338,24 @@ class TrainingFlowIT {
   }
 
   @Test
+  void autoPicksTheCheapestGpuThatFitsAndSaysWhy() {
+    FineTuneJob j = job("auto");
+    j.getSpec().model.source = "/models/gemma-3-1b-it";
+    j.getSpec().model.parameters = "1B";
+    j.getSpec().hardware.accelerator = HardwareSpec.Accelerator.AUTO;
+    create(j);
+    FineTuneJob trained = awaitTrained("auto");
+    assertThat(trained.getStatus().hardware.accelerator).isEqualTo("nvidia-l4");
+    assertThat(trained.getStatus().hardware.reason).contains("1.0B").contains("cheapest fit");
+    assertThat(
+            Conditions.get(trained.getStatus(), Conditions.ACCELERATOR_SELECTED)
+                .orElseThrow()
+                .getReason())
+        .isEqualTo("Sized");
+    assertThat(pods("auto").get(0).getSpec().getNodeName()).isEqualTo("gpu-l4-spot-0");
+  }
+
+  @Test
   void invalidDataFailsWithLineNumbersAndCreatesNothing() {
     FineTuneJob j = job("broken");
     j.getSpec().dataset.train = "gs://" + bucket + "/data/broken.jsonl";
