@@ -255,15 +255,7 @@ final class ExampleParser {
                   + "\"");
         }
       } else if (role.equals(prev)) {
-        throw new LineError(
-            msgPath(i) + ".role",
-            "expected role \""
-                + (user ? "assistant" : "user")
-                + "\" after \""
-                + prev
-                + "\", found \""
-                + role
-                + "\"");
+        throw alternation(msgPath(i), user ? "assistant" : "user", prev, role);
       }
       if (!content) {
         throw new LineError(msgPath(i) + ".content", "required field is missing");
@@ -391,15 +383,7 @@ final class ExampleParser {
             turnPath(i) + ".role", "expected \"user\" as the first turn, found \"" + role + "\"");
       }
       if (role.equals(prev)) {
-        throw new LineError(
-            turnPath(i) + ".role",
-            "expected role \""
-                + (user ? "model" : "user")
-                + "\" after \""
-                + prev
-                + "\", found \""
-                + role
-                + "\"");
+        throw alternation(turnPath(i), user ? "model" : "user", prev, role);
       }
       if (!parts) {
         throw new LineError(turnPath(i) + ".parts", "required field is missing");
@@ -738,5 +722,12 @@ final class ExampleParser {
       sb.append(segs.get(k));
     }
     return sb.length() > 0 && sb.charAt(0) == '.' ? sb.substring(1) : sb.toString();
+  }
+
+  /** Two turns of the same role in a row. */
+  private static LineError alternation(String turnPath, String expected, String prev, String role) {
+    return new LineError(
+        turnPath + ".role",
+        "expected role \"" + expected + "\" after \"" + prev + "\", found \"" + role + "\"");
   }
 }
