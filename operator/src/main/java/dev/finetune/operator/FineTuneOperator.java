@@ -132,9 +132,4 @@ public final class FineTuneOperator implements AutoCloseable {
       http.close();
     }
   }
-
-  /** The resource class, for callers that register CRDs. */
-  public static Class<FineTuneJob> resourceClass() {
-    return FineTuneJob.class;
-  }
 }

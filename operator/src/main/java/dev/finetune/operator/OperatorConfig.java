@@ -53,7 +53,7 @@ public record OperatorConfig(
         Duration.parse(env.getOrDefault("FINETUNE_NODE_POOL_IDLE_TTL", "PT30M")),
         Duration.parse(env.getOrDefault("FINETUNE_PROGRESS_POLL_INTERVAL", "PT30S")),
         Optional.ofNullable(env.get("STORAGE_EMULATOR_HOST")).filter(s -> !s.isBlank()),
-        Set.of(env.getOrDefault("FINETUNE_NAMESPACES", "").split(",")).stream()
+        java.util.Arrays.stream(env.getOrDefault("FINETUNE_NAMESPACES", "").split(","))
             .map(String::trim)
             .filter(s -> !s.isEmpty())
             .collect(java.util.stream.Collectors.toUnmodifiableSet()),

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
+import dev.finetune.api.v1alpha1.EvaluationSpec;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.api.v1alpha1.HardwareSpec;
@@ -124,6 +125,16 @@ class TrainingFlowIT {
     job.getSpec().dataset.train = "gs://" + bucket + "/data/train.jsonl";
     job.getSpec().dataset.validation = "gs://" + bucket + "/data/eval.jsonl";
     job.getSpec().output = "gs://" + bucket + "/runs/" + name + "/";
+    return job;
+  }
+
+  static FineTuneJob withGate(
+      FineTuneJob job, EvaluationSpec.Metric metric, Double minScore, Double minImprovement) {
+    job.getSpec().evaluation = new EvaluationSpec();
+    job.getSpec().evaluation.gate = new EvaluationSpec.GateSpec();
+    job.getSpec().evaluation.gate.metric = metric;
+    job.getSpec().evaluation.gate.minScore = minScore;
+    job.getSpec().evaluation.gate.minImprovement = minImprovement;
     return job;
   }
 
@@ -256,12 +267,7 @@ class TrainingFlowIT {
   @Test
   void aValidJobRunsOnAGpuNodeOfItsAcceleratorAndCompletesTraining() throws Exception {
     writePredictions("happy", 8, true);
-    FineTuneJob spec = job("happy");
-    spec.getSpec().evaluation = new dev.finetune.api.v1alpha1.EvaluationSpec();
-    spec.getSpec().evaluation.gate = new dev.finetune.api.v1alpha1.EvaluationSpec.GateSpec();
-    spec.getSpec().evaluation.gate.metric = dev.finetune.api.v1alpha1.EvaluationSpec.Metric.ROUGE_L;
-    spec.getSpec().evaluation.gate.minImprovement = 0.2;
-    FineTuneJob created = create(spec);
+    FineTuneJob created = create(withGate(job("happy"), EvaluationSpec.Metric.ROUGE_L, null, 0.2));
     FineTuneJob done = awaitPhase("happy", Phase.Succeeded);
 
     // Validation read the real objects.
@@ -548,12 +554,7 @@ class TrainingFlowIT {
   @Test
   void aTunedModelThatMissesTheGateFailsWithTheNumbers() throws Exception {
     writePredictions("weak", 6, false);
-    FineTuneJob spec = job("weak");
-    spec.getSpec().evaluation = new dev.finetune.api.v1alpha1.EvaluationSpec();
-    spec.getSpec().evaluation.gate = new dev.finetune.api.v1alpha1.EvaluationSpec.GateSpec();
-    spec.getSpec().evaluation.gate.metric = dev.finetune.api.v1alpha1.EvaluationSpec.Metric.ROUGE1;
-    spec.getSpec().evaluation.gate.minScore = 0.9;
-    create(spec);
+    create(withGate(job("weak"), EvaluationSpec.Metric.ROUGE1, 0.9, null));
     FineTuneJob failed = awaitPhase("weak", Phase.Failed);
     var c = Conditions.get(failed.getStatus(), Conditions.QUALITY_GATE_PASSED).orElseThrow();
     assertThat(c.getStatus()).isEqualTo("False");

@@ -11,10 +11,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
- * Long reads (a dataset of gigabytes, thousands of predictions) run here, never on a reconcile
- * thread. A step polls: the first call starts the work, later calls return its result once done.
- * Keys carry the job's uid and generation, so a new object never sees an old result. After an
- * operator restart the work simply starts again: it only reads.
+ * Long reads (a dataset of gigabytes, thousands of predictions) and calls to Google APIs run here,
+ * never on a reconcile thread. A step polls: the first call starts the work, a later call returns
+ * its result once done. Keys carry the job's uid and generation, so a new object never sees an old
+ * result. After an operator restart the work simply starts again: it only reads.
  */
 public final class AsyncWork<T> implements AutoCloseable {
   private final ExecutorService pool;
@@ -42,7 +42,9 @@ public final class AsyncWork<T> implements AutoCloseable {
   private record Entry<T>(CompletableFuture<Result<T>> future, AtomicBoolean cancelled) {}
 
   /**
-   * Starts the work for key if it is not running, and returns its result when it is done.
+   * Starts the work for key if it is not running, and returns its result once it is done. A result
+   * is handed out once: the caller records it (in status), and a later call for the key starts the
+   * work again, so nothing is kept for jobs that have moved on.
    *
    * @param task gets a cancellation flag it should check now and then
    */
@@ -64,17 +66,11 @@ public final class AsyncWork<T> implements AutoCloseable {
                       pool);
               return new Entry<>(f, cancelled);
             });
-    return e.future().isDone() ? Optional.of(e.future().join()) : Optional.empty();
-  }
-
-  /**
-   * Like {@link #poll}, but a finished result is handed out once: the next call for the key starts
-   * the work again. For calls that must be repeated until they succeed (a GKE or IAM request).
-   */
-  public Optional<Result<T>> take(String key, Function<AtomicBoolean, T> task) {
-    Optional<Result<T>> r = poll(key, task);
-    r.ifPresent(x -> work.remove(key));
-    return r;
+    if (!e.future().isDone()) {
+      return Optional.empty();
+    }
+    work.remove(key, e);
+    return Optional.of(e.future().join());
   }
 
   /** Drops (and cancels) all work whose key starts with prefix. */

@@ -57,6 +57,11 @@ public final class GcpIdentityBinding implements IdentityBinding {
           "WorkloadIdentityFederation",
           principal + " may read the dataset buckets and write the output bucket");
     }
+    if (id == null || id.gcpServiceAccount == null) {
+      return new Failed(
+          "NoServiceAccount",
+          "identity.gcpServiceAccount is required unless identity.mode is direct");
+    }
     String gsa = id.gcpServiceAccount;
     return run(
         key(job, "bind"),
@@ -72,8 +77,8 @@ public final class GcpIdentityBinding implements IdentityBinding {
   public Outcome release(FineTuneJob job, String ksaName) {
     String ns = job.getMetadata().getNamespace();
     IdentitySpec id = job.getSpec().identity;
-    if (id == null) {
-      return new Bound("NothingBound", "no identity");
+    if (id == null || (id.mode != IdentitySpec.Mode.DIRECT && id.gcpServiceAccount == null)) {
+      return new Bound("NothingBound", "no identity was bound");
     }
     if (id.mode == IdentitySpec.Mode.DIRECT) {
       String principal =
@@ -89,9 +94,9 @@ public final class GcpIdentityBinding implements IdentityBinding {
   }
 
   private Outcome run(String key, Supplier<IamResult> call, String reason, String message) {
-    Optional<AsyncWork.Result<IamResult>> r = work.take(key, c -> call.get());
+    Optional<AsyncWork.Result<IamResult>> r = work.poll(key, c -> call.get());
     if (r.isEmpty()) {
-      return new Retry("Binding", "granting IAM roles", POLL);
+      return new Retry("IamInProgress", "waiting for IAM: " + message, POLL);
     }
     if (r.get() instanceof AsyncWork.Error<IamResult> e) {
       return new Retry("IamError", String.valueOf(e.error().getMessage()), Duration.ofSeconds(30));

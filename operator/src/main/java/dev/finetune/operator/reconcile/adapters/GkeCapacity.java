@@ -47,7 +47,7 @@ public final class GkeCapacity implements Capacity {
     }
     idleSince.remove(shape.poolName());
     Optional<AsyncWork.Result<PoolStatus>> r =
-        work.take(shape.poolName() + "/" + attempt, c -> pools.ensure(shape, attempt));
+        work.poll(shape.poolName(), c -> pools.ensure(shape, attempt));
     if (r.isEmpty()) {
       return new Creating(shape.poolName(), "asking GKE for node pool " + shape.poolName());
     }

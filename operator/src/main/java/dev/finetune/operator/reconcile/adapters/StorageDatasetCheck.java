@@ -45,7 +45,6 @@ public final class StorageDatasetCheck implements DatasetCheck {
       String reason =
           cause instanceof ObjectNotFoundException ? "DatasetNotFound" : "DatasetUnreadable";
       // Retried on the next look: a transient read error must not fail the job.
-      work.forget(key(job));
       if (cause instanceof ObjectNotFoundException) {
         return new Invalid(new DatasetStatus(), reason, cause.getMessage());
       }

@@ -48,7 +48,6 @@ public final class StorageEvaluation implements Evaluation {
       return new Running("scoring predictions");
     }
     if (r.get() instanceof AsyncWork.Error<Outcome> err) {
-      work.forget(key);
       Throwable cause = err.error() instanceof UncheckedIOException u ? u.getCause() : err.error();
       if (cause instanceof ObjectNotFoundException) {
         return new Invalid(

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.operator.gcp.storage.GcsUri;
+import dev.finetune.operator.gcp.storage.ObjectNotFoundException;
 import dev.finetune.operator.gcp.storage.ObjectStore;
 import dev.finetune.operator.reconcile.ports.ProgressSource;
 import java.io.IOException;
@@ -79,11 +80,10 @@ public final class StorageProgressSource implements ProgressSource, AutoCloseabl
   }
 
   Optional<Progress> read(GcsUri uri) throws IOException {
-    if (store.stat(uri).isEmpty()) {
-      return Optional.empty();
-    }
     try (InputStream in = store.open(uri)) {
       return Optional.of(parse(JSON.readTree(in)));
+    } catch (ObjectNotFoundException e) {
+      return Optional.empty(); // the trainer has not reported yet
     }
   }
 

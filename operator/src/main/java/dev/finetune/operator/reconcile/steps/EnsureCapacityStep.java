@@ -48,10 +48,7 @@ public final class EnsureCapacityStep implements Step {
                 + " nodes when the trainer pod is pending");
       }
       default -> {
-        int attempt =
-            Conditions.get(ctx.status(), Conditions.CAPACITY_READY)
-                .map(c -> "WaitingForCapacity".equals(c.getReason()) ? 1 : 0)
-                .orElse(0);
+        int attempt = attempt(ctx);
         Capacity.Outcome o =
             capacity.ensure(
                 status.accelerator, status.count, Boolean.TRUE.equals(status.spot), attempt);
@@ -78,6 +75,21 @@ public final class EnsureCapacityStep implements Step {
         return ctx.notImplemented(Conditions.CAPACITY_READY, ((Capacity.NotImplemented) o).what());
       }
     }
+  }
+
+  /**
+   * How many times the job has looked while waiting for capacity, derived from how long it has
+   * waited (one look per 30 s), so the backoff grows and survives an operator restart.
+   */
+  static int attempt(JobContext ctx) {
+    return Conditions.get(ctx.status(), Conditions.CAPACITY_READY)
+        .filter(c -> "WaitingForCapacity".equals(c.getReason()))
+        .map(c -> java.time.Instant.parse(c.getLastTransitionTime()))
+        .map(
+            since ->
+                (int)
+                    Math.min(20, 1 + java.time.Duration.between(since, ctx.now()).toSeconds() / 30))
+        .orElse(0);
   }
 
   private static StepResult ready(JobContext ctx, String reason, String message) {
