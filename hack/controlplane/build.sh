@@ -54,7 +54,8 @@ build_kubernetes() {
   local w="$out/src/kubernetes" kv="${KUBERNETES_VERSION}" sv="v0.${KUBERNETES_VERSION#v1.}"
   mkdir -p "$w"
   cd "$w"
-  if [[ ! -f go.mod ]]; then
+  if [[ ! -f .ready ]]; then
+    rm -f go.mod go.sum tools.go main.go
     cat >go.mod <<GOMOD
 module finetune.dev/hack/kubernetes
 
@@ -82,6 +83,7 @@ import (
 )
 GOSRC
     go mod tidy -e >&2 || true
+    touch .ready
   fi
   local pkg=k8s.io/component-base/version
   local ld="-s -w -X $pkg.gitVersion=$kv -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$kv" | cut -d. -f2) -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
@@ -97,7 +99,8 @@ build_etcd() {
   local w="$out/src/etcd"
   mkdir -p "$w"
   cd "$w"
-  if [[ ! -f go.mod ]]; then
+  if [[ ! -f .ready ]]; then
+    rm -f go.mod go.sum tools.go main.go
     cat >go.mod <<GOMOD
 module finetune.dev/hack/etcd
 
@@ -118,6 +121,7 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GOSRC
     go mod tidy >&2
+    touch .ready
   fi
   log "go build etcd $ETCD_VERSION"
   go build -trimpath -ldflags "-s -w" -o "$bin/etcd.tmp" . && mv "$bin/etcd.tmp" "$bin/etcd"
@@ -127,10 +131,12 @@ build_gomod_tool() { # name module pkg version
   local name="$1" mod="$2" pkg="$3" ver="$4" w="$out/src/$1"
   mkdir -p "$w"
   cd "$w"
-  if [[ ! -f go.mod ]]; then
+  if [[ ! -f .ready ]]; then
+    rm -f go.mod go.sum tools.go main.go
     printf 'module finetune.dev/hack/%s\n\ngo 1.24.0\n\nrequire %s %s\n' "$name" "$mod" "$ver" >go.mod
     printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" >tools.go
     go mod tidy >&2
+    touch .ready
   fi
   log "go build $name $ver"
   go build -trimpath -ldflags "-s -w $5" -o "$bin/$name.tmp" "$pkg" && mv "$bin/$name.tmp" "$bin/$name"
