@@ -83,31 +83,26 @@ public final class Wiring {
 
   public static Flow.Ports ports(OperatorConfig config, GcpClients gcp, PriceTable prices) {
     GoogleCloudStorage store = gcp.storage();
-    Flow.Ports ports =
-        Flow.Ports.notImplemented()
-            .withDataset(
-                new StorageDatasetCheck(
-                    store, new AsyncWork<DatasetValidationResult>("dataset-validation", 2)))
-            .withSizing(
-                new ModelSizing(
-                    new AcceleratorSizer(prices),
-                    HubModelConfigSource.fromEnvironment(System.getenv()),
-                    new StorageModelConfigSource(
-                        uri -> {
-                          try {
-                            return store.open(GcsUri.parse(uri));
-                          } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                          }
-                        }),
-                    new AsyncWork<ModelSize>("model-config", 1)))
-            .withCapacity(capacity(config, gcp))
-            .withIdentity(identity(config, gcp))
-            .withEvaluation(
-                new StorageEvaluation(store, new AsyncWork<Evaluation.Outcome>("evaluation", 2)))
-            .withProgress(
-                new StorageProgressSource(store, config.progressPollInterval(), Clock.systemUTC()));
-    return ports;
+    return new Flow.Ports(
+        new StorageDatasetCheck(
+            store, new AsyncWork<DatasetValidationResult>("dataset-validation", 2)),
+        new ModelSizing(
+            new AcceleratorSizer(prices),
+            HubModelConfigSource.fromEnvironment(System.getenv()),
+            new StorageModelConfigSource(
+                uri -> {
+                  try {
+                    return store.open(GcsUri.parse(uri));
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                }),
+            new AsyncWork<ModelSize>("model-config", 1)),
+        identity(config, gcp),
+        capacity(config, gcp),
+        new StorageProgressSource(store, config.progressPollInterval(), Clock.systemUTC()),
+        new StorageEvaluation(store, new AsyncWork<Evaluation.Outcome>("evaluation", 2)),
+        prices);
   }
 
   private static Capacity capacity(OperatorConfig config, GcpClients gcp) {

@@ -81,33 +81,5 @@ public final class Flow {
           Evaluation.NOT_IMPLEMENTED,
           PriceTable.defaults());
     }
-
-    public Ports withDataset(DatasetCheck d) {
-      return new Ports(d, sizing, identity, capacity, progress, evaluation, prices);
-    }
-
-    public Ports withSizing(AcceleratorSizing s) {
-      return new Ports(dataset, s, identity, capacity, progress, evaluation, prices);
-    }
-
-    public Ports withIdentity(IdentityBinding i) {
-      return new Ports(dataset, sizing, i, capacity, progress, evaluation, prices);
-    }
-
-    public Ports withCapacity(Capacity c) {
-      return new Ports(dataset, sizing, identity, c, progress, evaluation, prices);
-    }
-
-    public Ports withProgress(ProgressSource p) {
-      return new Ports(dataset, sizing, identity, capacity, p, evaluation, prices);
-    }
-
-    public Ports withPrices(PriceTable p) {
-      return new Ports(dataset, sizing, identity, capacity, progress, evaluation, p);
-    }
-
-    public Ports withEvaluation(Evaluation e) {
-      return new Ports(dataset, sizing, identity, capacity, progress, e, prices);
-    }
   }
 }
