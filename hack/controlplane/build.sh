@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local control plane from Go modules through the module proxy:
-# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes),
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet (k8s.io/kubernetes),
 # etcd (go.etcd.io/etcd/server/v3), kwok and kwokctl (sigs.k8s.io/kwok), fake-gcs-server.
 # Binaries are cached outside the repository, keyed by version:
 #   ${FINETUNE_CACHE:-~/.cache/finetune-operator}/controlplane/<key>/bin
@@ -20,7 +20,7 @@ lockname="${*:-all}"; exec 9>"$out/.lock-${lockname// /_}"
 flock 9
 
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
-all=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl fake-gcs-server)
+all=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet etcd kwok kwokctl fake-gcs-server)
 # Optional arguments restrict the build to the named binaries (e.g. `build.sh fake-gcs-server`).
 if [[ $# -gt 0 ]]; then all=("$@"); fi
 # kwok's own Stage objects (node lifecycle, pod lifecycle) from the same module version.
@@ -54,8 +54,10 @@ build_kubernetes() {
   local w="$out/src/kubernetes" kv="${KUBERNETES_VERSION}" sv="v0.${KUBERNETES_VERSION#v1.}"
   mkdir -p "$w"
   cd "$w"
-  if [[ ! -f .ready ]]; then
-    rm -f go.mod go.sum tools.go main.go
+  # .ready-kubelet: the wrapper's go.sum covers the kubelet too (a wrapper set up before the
+  # kubelet was added is tidied again).
+  if [[ ! -f .ready-kubelet ]]; then
+    rm -f go.mod go.sum tools.go main.go .ready
     cat >go.mod <<GOMOD
 module finetune.dev/hack/kubernetes
 
@@ -80,15 +82,16 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GOSRC
     go mod tidy -e >&2 || true
-    touch .ready
+    touch .ready-kubelet
   fi
   local pkg=k8s.io/component-base/version
   local ld="-s -w -X $pkg.gitVersion=$kv -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(echo "$kv" | cut -d. -f2) -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$kv -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$(echo "$kv" | cut -d. -f2)"
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet; do
     want "$c" || continue
     log "go build $c $kv"
     go build -trimpath -ldflags "$ld" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c" && mv "$bin/$c.tmp" "$bin/$c"
