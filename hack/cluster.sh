@@ -2,7 +2,11 @@
 # The local control plane: a real kube-apiserver, etcd, kube-controller-manager and kube-scheduler
 # (Kubernetes 1.34, built from Go modules by hack/controlplane/build.sh), with kwok simulating the
 # nodes: CPU-only nodes and GPU nodes labelled and tainted as GKE does. Started by kwokctl's binary
-# runtime; everything listens on 127.0.0.1.
+# runtime. Real nodes (hack/node.sh) join beside the kwok nodes; kwok manages only its own nodes
+# (annotation kwok.x-k8s.io/node=fake). Everything listens on 127.0.0.1, except kube-apiserver,
+# which also serves the real nodes' pods on the node bridge's host address (hack/node.sh): its
+# certificate names that address, and it reaches kubelets by InternalIP with a client
+# certificate of the cluster CA (kubectl logs/exec).
 #
 #   hack/cluster.sh up [NAME]     start (or reuse) a cluster; prints the kubeconfig path
 #   hack/cluster.sh down [NAME]   stop and delete it
@@ -13,6 +17,8 @@ cmd="${1:-up}"
 name="${2:-finetune-dev}"
 export KWOK_WORKDIR="${KWOK_WORKDIR:-${FINETUNE_CACHE:-$HOME/.cache/finetune-operator}/kwok}"
 kubeconfig="$KWOK_WORKDIR/clusters/$name/kubeconfig.yaml"
+pki="$KWOK_WORKDIR/clusters/$name/pki"
+node_host_ip="${FINETUNE_NODE_SUBNET:-10.213.0}.1"
 log() { echo "[cluster] $*" >&2; }
 
 case "$cmd" in
@@ -43,7 +49,10 @@ componentsPatches:
 - name: kube-apiserver
   extraArgs:
   - {key: advertise-address, value: 127.0.0.1}
-  - {key: bind-address, value: 127.0.0.1}
+  - {key: bind-address, value: 0.0.0.0}
+  - {key: kubelet-client-certificate, value: "$pki/admin.crt"}
+  - {key: kubelet-client-key, value: "$pki/admin.key"}
+  - {key: kubelet-preferred-address-types, value: InternalIP}
 - name: kube-controller-manager
   extraArgs:
   - {key: bind-address, value: 127.0.0.1}
@@ -53,6 +62,8 @@ componentsPatches:
 - name: kwok-controller
   extraArgs:
   - {key: server-address, value: "127.0.0.1:$p_kwok"}
+  - {key: manage-all-nodes, value: "false"}
+  - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
 - name: etcd
   extraArgs:
   - {key: listen-client-urls, value: "http://127.0.0.1:$p_etcd"}
@@ -77,6 +88,7 @@ YAML
         --kube-scheduler-port "$p_sched" \
         --controller-port "$p_kwok" \
         --disable-qps-limits \
+        --kube-apiserver-cert-sans "$node_host_ip" \
         --wait 3m >&2
       rm -f "$config"
       cp "$KWOK_WORKDIR/clusters/$name.kubeconfig" "$kubeconfig"

@@ -20,7 +20,8 @@ if [[ ! -f "$venv/.complete" ]]; then
   log "creating $venv (installs torch and friends once per lock hash)"
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  wheels="$(bash "$here/hack/wheels.sh")"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --find-links "$wheels" \
     -r requirements.lock -r requirements-test.lock
   touch "$venv/.complete"
 else

@@ -97,6 +97,12 @@ class JobConfig:
         return t
 
     @property
+    def accelerator(self) -> str | None:
+        """The GPU the operator placed the job on (absent in configs written for local runs)."""
+        acc = self.raw.get("hardware", {}).get("accelerator")
+        return str(acc) if acc else None
+
+    @property
     def gpu_count(self) -> int:
         return int(self.raw.get("hardware", {}).get("count", 1))
 

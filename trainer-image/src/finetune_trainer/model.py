@@ -66,11 +66,28 @@ def _resolve_hf(source: str, revision: str | None, token_file: str | None, workd
     return ResolvedModel(source, path, revision or "main", resolved)
 
 
-def device() -> torch.device:
+ALLOW_CPU_ENV = "FINETUNE_ALLOW_CPU"
+
+
+def device(accelerator: str | None = None) -> torch.device:
+    """The device to train on: CUDA when there is one.
+
+    A job that names a GPU accelerator and finds no CUDA fails (the node's driver or the pod's GPU
+    request is wrong) unless the operator's local-cluster setting allows CPU (FINETUNE_ALLOW_CPU=true
+    in the pod); it never falls back to CPU silently.
+    """
     if torch.cuda.is_available():
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local_rank)
         return torch.device("cuda", local_rank)
+    if accelerator and os.environ.get(ALLOW_CPU_ENV, "").lower() != "true":
+        raise RuntimeError(
+            f"the job asks for {accelerator} but CUDA is not available in this pod "
+            f"(torch {torch.__version__}, CUDA build {torch.version.cuda}); check the node's GPU driver "
+            f"and the pod's nvidia.com/gpu request. {ALLOW_CPU_ENV}=true (local clusters only) "
+            "trains on CPU instead")
+    if accelerator:
+        log.warning("no CUDA device: training on CPU because %s=true", ALLOW_CPU_ENV)
     return torch.device("cpu")
 
 

@@ -187,7 +187,7 @@ class Run:
         seed_everything(seed)
         self.load_data()
 
-        dev = model_mod.device()
+        dev = model_mod.device(cfg.accelerator)
         self.dist.init(dev)
         if not self.dist.main:
             self.dist.barrier()

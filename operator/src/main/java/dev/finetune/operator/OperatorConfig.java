@@ -24,6 +24,9 @@ import java.util.Set;
  * @param leaseNamespace namespace of the leader election Lease
  * @param iamMode gcp: the operator grants and removes IAM bindings; external: a platform team
  *     manages them and the operator only enforces the namespace policy (FINETUNE_IAM_MODE)
+ * @param trainerAllowCpu local clusters only: the trainer may run on a GPU-shaped node that has no
+ *     GPU, on CPU (FINETUNE_TRAINER_ALLOW_CPU, default false; without it a trainer that finds no
+ *     CUDA fails)
  */
 public record OperatorConfig(
     String gcpProject,
@@ -39,7 +42,8 @@ public record OperatorConfig(
     int httpPort,
     boolean leaderElection,
     String leaseNamespace,
-    String iamMode) {
+    String iamMode,
+    boolean trainerAllowCpu) {
 
   public static final String DEFAULT_TRAINER_IMAGE = "ghcr.io/finetune-dev/trainer:0.1.0";
 
@@ -61,7 +65,8 @@ public record OperatorConfig(
         Integer.parseInt(env.getOrDefault("FINETUNE_HTTP_PORT", "8080")),
         Boolean.parseBoolean(env.getOrDefault("FINETUNE_LEADER_ELECTION", "true")),
         env.getOrDefault("FINETUNE_LEASE_NAMESPACE", "finetune-system"),
-        env.getOrDefault("FINETUNE_IAM_MODE", "gcp"));
+        env.getOrDefault("FINETUNE_IAM_MODE", "gcp"),
+        Boolean.parseBoolean(env.getOrDefault("FINETUNE_TRAINER_ALLOW_CPU", "false")));
   }
 
   public static OperatorConfig defaults() {

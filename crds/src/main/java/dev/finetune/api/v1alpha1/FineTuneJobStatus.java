@@ -175,8 +175,19 @@ public class FineTuneJobStatus {
   /** Result locations. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class OutputStatus {
+    @JsonPropertyDescription(
+        "The adapter's prefix (adapter_model.safetensors, adapter_config.json, tokenizer); set"
+            + " once the operator has seen the files there.")
     public String adapterUri;
+
+    @JsonPropertyDescription("Total size in bytes of the objects under adapterUri.")
+    public Long adapterBytes;
+
+    @JsonPropertyDescription("The run's manifest.json; set once the operator has seen it.")
     public String manifestUri;
+
+    @JsonPropertyDescription("Size in bytes of manifest.json.")
+    public Long manifestBytes;
 
     @JsonPropertyDescription("The exact model commit trained on, from manifest.json.")
     public String resolvedRevision;

@@ -33,6 +33,9 @@ public final class TrainerJob {
   public static final String NODE_POOL_LABEL = "cloud.google.com/gke-nodepool";
   public static final String SPOT_LABEL = "cloud.google.com/gke-spot";
 
+  /** Set in the pod when the operator's local-cluster setting lets the trainer use the CPU. */
+  public static final String ALLOW_CPU_ENV = "FINETUNE_ALLOW_CPU";
+
   /** Exit code of the trainer for bad config or data: retrying cannot help. */
   public static final int EXIT_BAD_INPUT = 2;
 
@@ -43,9 +46,16 @@ public final class TrainerJob {
    *
    * @param placement where the pod may run: accelerator, GPU count, spot, and for managed
    *     provisioning the node pool
+   * @param allowCpu local clusters only: tell the trainer it may train on CPU when the node has no
+   *     CUDA device
    */
   public static Job desired(
-      FineTuneJob job, String image, Placement placement, int backoffLimit, String gcsEndpoint) {
+      FineTuneJob job,
+      String image,
+      Placement placement,
+      int backoffLimit,
+      String gcsEndpoint,
+      boolean allowCpu) {
     String name = Labels.childName(job);
     Map<String, String> labels = Labels.forChild(job, "trainer");
     Map<String, String> annotations = new LinkedHashMap<>();
@@ -86,6 +96,9 @@ public final class TrainerJob {
     env.add(env("HOME", "/workspace"));
     if (gcsEndpoint != null) {
       env.add(env("STORAGE_EMULATOR_HOST", gcsEndpoint));
+    }
+    if (allowCpu) {
+      env.add(env(ALLOW_CPU_ENV, "true"));
     }
 
     List<VolumeMount> mounts = new ArrayList<>();

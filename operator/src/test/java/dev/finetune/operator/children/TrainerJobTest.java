@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 class TrainerJobTest {
   static Job desired(FineTuneJob ftj, TrainerJob.Placement placement) {
-    return TrainerJob.desired(ftj, "trainer:1", placement, 3, null);
+    return TrainerJob.desired(ftj, "trainer:1", placement, 3, null, false);
   }
 
   @Test
@@ -133,5 +133,30 @@ class TrainerJobTest {
     assertThat(Durations.parseSeconds("45s")).isEqualTo(45);
     assertThatThrownBy(() -> Durations.parseSeconds("1d")).hasMessageContaining("not a duration");
     assertThatThrownBy(() -> Durations.parseSeconds("0h")).hasMessageContaining("positive");
+  }
+
+  @Test
+  void theCpuAllowanceReachesThePodOnlyWhenTheOperatorIsConfiguredForIt() {
+    FineTuneJob ftj = Fixtures.job("team-a", "j");
+    TrainerJob.Placement l4 = new TrainerJob.Placement("nvidia-l4", 1, true, null);
+    var prod = TrainerJob.desired(ftj, "trainer:1", l4, 3, null, false);
+    var local = TrainerJob.desired(ftj, "trainer:1", l4, 3, null, true);
+    assertThat(prod.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+        .noneMatch(e -> e.getName().equals(TrainerJob.ALLOW_CPU_ENV));
+    assertThat(local.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv())
+        .anyMatch(e -> e.getName().equals(TrainerJob.ALLOW_CPU_ENV) && e.getValue().equals("true"));
+    // The GPU request and placement are the production ones either way.
+    assertThat(local.getSpec().getTemplate().getSpec().getNodeSelector())
+        .isEqualTo(prod.getSpec().getTemplate().getSpec().getNodeSelector());
+    assertThat(
+            local
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .get(0)
+                .getResources()
+                .getLimits())
+        .containsKey(TrainerJob.GPU_RESOURCE);
   }
 }

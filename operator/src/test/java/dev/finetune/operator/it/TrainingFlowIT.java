@@ -173,8 +173,27 @@ class TrainingFlowIT {
     return get(name);
   }
 
-  /** What the trainer writes: predictions of the base model and of the tuned one. */
+  /** What the trainer writes: predictions of both models, the adapter and the manifest. */
   static void writePredictions(String name, int n, boolean tunedLearned) throws Exception {
+    writePredictions(name, n, tunedLearned, true);
+  }
+
+  /** The adapter files and manifest.json the trainer writes at the end of a run. */
+  static void writeArtifacts(String name) throws Exception {
+    var store = gcs.server().objectStore();
+    String prefix = "gs://" + bucket + "/runs/" + name + "/";
+    store.write(GcsUri.parse(prefix + "adapter/adapter_model.safetensors"), new byte[1000]);
+    store.write(
+        GcsUri.parse(prefix + "adapter/adapter_config.json"),
+        "{\"peft_type\": \"LORA\"}".getBytes(StandardCharsets.UTF_8));
+    store.write(GcsUri.parse(prefix + "manifest.json"), "{}".getBytes(StandardCharsets.UTF_8));
+  }
+
+  static void writePredictions(String name, int n, boolean tunedLearned, boolean artifacts)
+      throws Exception {
+    if (artifacts) {
+      writeArtifacts(name);
+    }
     ObjectMapper json = new ObjectMapper();
     StringBuilder base = new StringBuilder();
     StringBuilder tuned = new StringBuilder();
@@ -329,6 +348,9 @@ class TrainingFlowIT {
     assertThat(Conditions.isTrue(done.getStatus(), Conditions.READY)).isTrue();
     assertThat(done.getStatus().output.adapterUri)
         .isEqualTo("gs://" + bucket + "/runs/happy/adapter/");
+    assertThat(done.getStatus().output.adapterBytes)
+        .isEqualTo(1000L + "{\"peft_type\": \"LORA\"}".length());
+    assertThat(done.getStatus().output.manifestBytes).isEqualTo(2L);
     String row = LocalCluster.kubectl(List.of("get", "ftj", "happy", "-n", ns, "--no-headers"));
     assertThat(row).contains("Succeeded").contains("100%");
   }
@@ -565,12 +587,29 @@ class TrainingFlowIT {
   }
 
   @Test
-  void missingPredictionsFailTheEvaluationNamingTheFile() {
+  void missingPredictionsFailTheEvaluationNamingTheFile() throws Exception {
+    writeArtifacts("nopred");
     create(job("nopred"));
     FineTuneJob failed = awaitPhase("nopred", Phase.Failed);
     var c = Conditions.get(failed.getStatus(), Conditions.EVALUATION_COMPLETE).orElseThrow();
     assertThat(c.getReason()).isEqualTo("PredictionsMissing");
     assertThat(c.getMessage()).contains("runs/nopred/predictions/");
+  }
+
+  @Test
+  void aRunWithoutItsAdapterFailsNamingWhatIsMissing() throws Exception {
+    writePredictions("noadapter", 5, true, false);
+    create(job("noadapter"));
+    FineTuneJob failed = awaitPhase("noadapter", Phase.Failed);
+    var c = Conditions.get(failed.getStatus(), Conditions.EVALUATION_COMPLETE).orElseThrow();
+    assertThat(c.getReason()).isEqualTo("ArtifactsMissing");
+    assertThat(c.getMessage())
+        .contains("runs/noadapter/adapter/adapter_model.safetensors")
+        .contains("runs/noadapter/manifest.json");
+    assertThat(Conditions.isTrue(failed.getStatus(), Conditions.READY)).isFalse();
+    assertThat(failed.getStatus().output == null || failed.getStatus().output.adapterUri == null)
+        .as("no adapter URI is recorded for a run without an adapter")
+        .isTrue();
   }
 
   @Test

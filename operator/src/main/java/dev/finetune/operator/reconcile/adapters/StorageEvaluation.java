@@ -10,6 +10,7 @@ import dev.finetune.operator.eval.QualityGate;
 import dev.finetune.operator.eval.RougeScorer;
 import dev.finetune.operator.eval.RougeType;
 import dev.finetune.operator.gcp.storage.GcsUri;
+import dev.finetune.operator.gcp.storage.ObjectInfo;
 import dev.finetune.operator.gcp.storage.ObjectNotFoundException;
 import dev.finetune.operator.gcp.storage.ObjectStore;
 import dev.finetune.operator.reconcile.ports.Evaluation;
@@ -28,7 +29,9 @@ import java.util.stream.Collectors;
 /**
  * Streams predictions/baseline.jsonl and predictions/tuned.jsonl from the job's output, joins them
  * by id, scores both against the references with ROUGE (as rouge-score, with stemming) and applies
- * the gate. Runs aside; the step polls.
+ * the gate. Before anything is reported as done it checks that the adapter and manifest.json are in
+ * the output prefix (a run without them failed, whatever its predictions say). Runs aside; the step
+ * polls.
  */
 public final class StorageEvaluation implements Evaluation {
   private static final int MAX_PROBLEMS_SHOWN = 5;
@@ -59,12 +62,62 @@ public final class StorageEvaluation implements Evaluation {
     return ((AsyncWork.Done<Outcome>) r.get()).value();
   }
 
+  /** Files the trainer writes under adapter/ that PEFT needs to load the adapter. */
+  static final List<String> ADAPTER_FILES =
+      List.of("adapter_model.safetensors", "adapter_config.json");
+
   static GcsUri predictions(String output, String file) {
-    return GcsUri.parse(output.endsWith("/") ? output : output + "/")
-        .resolve("predictions/" + file);
+    return outputPrefix(output).resolve("predictions/" + file);
+  }
+
+  private static GcsUri outputPrefix(String output) {
+    return GcsUri.parse(output.endsWith("/") ? output : output + "/");
+  }
+
+  /**
+   * The adapter and manifest in the output prefix, or the names of what is missing.
+   *
+   * @return either the artifacts or an {@link Invalid} outcome naming every missing object
+   */
+  Object artifacts(String output) throws IOException {
+    GcsUri prefix = outputPrefix(output);
+    GcsUri adapter = prefix.resolve("adapter/");
+    GcsUri manifest = prefix.resolve("manifest.json");
+    List<String> missing = new ArrayList<>();
+    for (String f : ADAPTER_FILES) {
+      if (store.stat(adapter.resolve(f)).isEmpty()) {
+        missing.add(adapter.resolve(f).toString());
+      }
+    }
+    Optional<ObjectInfo> manifestInfo = store.stat(manifest);
+    if (manifestInfo.isEmpty()) {
+      missing.add(manifest.toString());
+    }
+    if (!missing.isEmpty()) {
+      return new Invalid(
+          "ArtifactsMissing",
+          "the trainer exited 0 but its output is incomplete; missing: "
+              + String.join(", ", missing));
+    }
+    long adapterBytes = 0;
+    for (GcsUri u : store.list(adapter)) {
+      adapterBytes += store.stat(u).map(ObjectInfo::size).orElse(0L);
+    }
+    return new Artifacts(
+        adapter.toString(), adapterBytes, manifest.toString(), manifestInfo.get().size());
   }
 
   Outcome score(FineTuneJob job) {
+    Object found;
+    try {
+      found = artifacts(job.getSpec().output);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (found instanceof Invalid missing) {
+      return missing;
+    }
+    Artifacts artifacts = (Artifacts) found;
     EvaluationSpec spec =
         job.getSpec().evaluation == null ? new EvaluationSpec() : job.getSpec().evaluation;
     boolean withBaseline = spec.baseline == null || spec.baseline;
@@ -123,7 +176,7 @@ public final class StorageEvaluation implements Evaluation {
         joined.problems().isEmpty() ? null : summarize(joined.problems(), joined.problems().size());
     if (spec.gate == null) {
       result.gate = "NotConfigured";
-      return new Scored(result, null, null, notes);
+      return new Scored(result, null, null, notes, artifacts);
     }
     QualityGate.Gate gate =
         new QualityGate.Gate(
@@ -134,7 +187,7 @@ public final class StorageEvaluation implements Evaluation {
         QualityGate.evaluate(withBaseline ? baseMeans : null, tunedMeans, gate);
     result.gate = verdict.passed() ? "Passed" : "Failed";
     result.gateMessage = verdict.message();
-    return new Scored(result, verdict.passed(), verdict.message(), notes);
+    return new Scored(result, verdict.passed(), verdict.message(), notes, artifacts);
   }
 
   private Reader reader(GcsUri uri) throws IOException {

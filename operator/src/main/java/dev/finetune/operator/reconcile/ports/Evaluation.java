@@ -18,9 +18,18 @@ public interface Evaluation {
    *
    * @param gatePassed null when no gate is configured
    * @param notes what a person should know about the data scored (missing ids), or null
+   * @param artifacts the adapter and manifest found in the output prefix
    */
-  record Scored(EvaluationStatus result, Boolean gatePassed, String gateMessage, String notes)
+  record Scored(
+      EvaluationStatus result,
+      Boolean gatePassed,
+      String gateMessage,
+      String notes,
+      Artifacts artifacts)
       implements Outcome {}
+
+  /** The trainer's results that exist in the output prefix, with their sizes in bytes. */
+  record Artifacts(String adapterUri, long adapterBytes, String manifestUri, long manifestBytes) {}
 
   record Invalid(String reason, String message) implements Outcome {}
 

@@ -37,11 +37,11 @@ public final class EvaluateStep implements Step {
     }
     Evaluation.Scored s = (Evaluation.Scored) o;
     ctx.status().evaluation = s.result();
-    String output = ctx.job().getSpec().output;
-    String prefix = output.endsWith("/") ? output : output + "/";
     OutputStatus out = ctx.status().output == null ? new OutputStatus() : ctx.status().output;
-    out.adapterUri = prefix + "adapter/";
-    out.manifestUri = prefix + "manifest.json";
+    out.adapterUri = s.artifacts().adapterUri();
+    out.adapterBytes = s.artifacts().adapterBytes();
+    out.manifestUri = s.artifacts().manifestUri();
+    out.manifestBytes = s.artifacts().manifestBytes();
     ctx.status().output = out;
     ctx.condition(
         Conditions.EVALUATION_COMPLETE,
@@ -59,8 +59,9 @@ public final class EvaluateStep implements Step {
       ctx.condition(
           Conditions.QUALITY_GATE_PASSED, Conditions.TRUE, "QualityGatePassed", s.gateMessage());
     }
-    ctx.condition(Conditions.READY, Conditions.TRUE, "Succeeded", "adapter at " + out.adapterUri);
-    ctx.phase(Phase.Succeeded, "adapter at " + out.adapterUri);
+    String done = "adapter at " + out.adapterUri + " (" + out.adapterBytes + " bytes)";
+    ctx.condition(Conditions.READY, Conditions.TRUE, "Succeeded", done);
+    ctx.phase(Phase.Succeeded, done);
     return StepResult.done();
   }
 }

@@ -40,7 +40,8 @@ public final class LaunchTrainerStep implements Step {
             new TrainerJob.Placement(
                 hw.accelerator, hw.count, Boolean.TRUE.equals(hw.spot), hw.nodePool),
             ctx.config().trainerBackoffLimit(),
-            gcs);
+            gcs,
+            ctx.config().trainerAllowCpu());
     createOnce(ctx, job);
     TrainingStatus training =
         ctx.status().training == null ? new TrainingStatus() : ctx.status().training;

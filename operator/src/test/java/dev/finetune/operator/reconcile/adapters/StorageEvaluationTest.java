@@ -35,6 +35,13 @@ class StorageEvaluationTest {
             (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
   }
 
+  /** The adapter and manifest a finished run leaves in its output prefix. */
+  static void putArtifacts(String bucket, String run) throws Exception {
+    put(bucket, run + "/adapter/adapter_model.safetensors", "0123456789");
+    put(bucket, run + "/adapter/adapter_config.json", "{}");
+    put(bucket, run + "/manifest.json", "{\"a\": 1}");
+  }
+
   static Evaluation.Outcome evaluate(FineTuneJob job) {
     StorageEvaluation eval =
         new StorageEvaluation(gcs.server().objectStore(), new AsyncWork<>("eval-test", 1));
@@ -63,6 +70,7 @@ class StorageEvaluationTest {
         "runs/a/predictions/tuned.jsonl",
         "{\"id\": \"1\", \"reference\": \"the cat sat\", \"prediction\": \"the cat sat\"}",
         "{\"id\": \"2\", \"reference\": \"the cat sat\", \"prediction\": \"the cat sat\"}");
+    putArtifacts(bucket, "runs/a");
     FineTuneJob job = job(bucket, "a");
     job.getSpec().evaluation.metrics =
         List.of(EvaluationSpec.Metric.ROUGE1, EvaluationSpec.Metric.ROUGE_L);
@@ -84,6 +92,7 @@ class StorageEvaluationTest {
         bucket,
         "runs/b/predictions/tuned.jsonl",
         "{\"id\": \"1\", \"reference\": \"Running dogs\", \"prediction\": \"the dog runs\"}");
+    putArtifacts(bucket, "runs/b");
     FineTuneJob job = job(bucket, "b");
     job.getSpec().evaluation.baseline = false;
     job.getSpec().evaluation.gate = new EvaluationSpec.GateSpec();
@@ -109,6 +118,7 @@ class StorageEvaluationTest {
         "runs/c/predictions/tuned.jsonl",
         "{\"id\": \"1\", \"reference\": \"a\", \"prediction\": \"a\"}",
         "{\"id\": \"2\", \"reference\": 5}");
+    putArtifacts(bucket, "runs/c");
     Evaluation.Invalid inv = (Evaluation.Invalid) evaluate(job(bucket, "c"));
     assertThat(inv.reason()).isEqualTo("PredictionsMalformed");
     assertThat(inv.message()).contains("2");
@@ -117,8 +127,49 @@ class StorageEvaluationTest {
   @Test
   void missingPredictionsNameTheObject() throws Exception {
     String bucket = gcs.server().newBucket("eval");
+    putArtifacts(bucket, "runs/d");
     Evaluation.Invalid inv = (Evaluation.Invalid) evaluate(job(bucket, "d"));
     assertThat(inv.reason()).isEqualTo("PredictionsMissing");
     assertThat(inv.message()).contains("gs://" + bucket + "/runs/d/predictions/tuned.jsonl");
+  }
+
+  @Test
+  void theAdapterAndManifestAreRecordedWithTheirSizes() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    putArtifacts(bucket, "runs/e");
+    put(
+        bucket,
+        "runs/e/predictions/baseline.jsonl",
+        "{\"id\": \"1\", \"reference\": \"a b\", \"prediction\": \"c\"}");
+    put(
+        bucket,
+        "runs/e/predictions/tuned.jsonl",
+        "{\"id\": \"1\", \"reference\": \"a b\", \"prediction\": \"a b\"}");
+    Evaluation.Scored s = (Evaluation.Scored) evaluate(job(bucket, "e"));
+    assertThat(s.artifacts().adapterUri()).isEqualTo("gs://" + bucket + "/runs/e/adapter/");
+    // "0123456789\n" and "{}\n"
+    assertThat(s.artifacts().adapterBytes()).isEqualTo(11 + 3);
+    assertThat(s.artifacts().manifestUri()).isEqualTo("gs://" + bucket + "/runs/e/manifest.json");
+    assertThat(s.artifacts().manifestBytes()).isEqualTo(9);
+  }
+
+  @Test
+  void predictionsWithoutAnAdapterAreNotSuccessNamingEachMissingObject() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    put(bucket, "runs/f/adapter/adapter_config.json", "{}");
+    put(
+        bucket,
+        "runs/f/predictions/tuned.jsonl",
+        "{\"id\": \"1\", \"reference\": \"a\", \"prediction\": \"a\"}");
+    put(
+        bucket,
+        "runs/f/predictions/baseline.jsonl",
+        "{\"id\": \"1\", \"reference\": \"a\", \"prediction\": \"b\"}");
+    Evaluation.Invalid inv = (Evaluation.Invalid) evaluate(job(bucket, "f"));
+    assertThat(inv.reason()).isEqualTo("ArtifactsMissing");
+    assertThat(inv.message())
+        .contains("gs://" + bucket + "/runs/f/adapter/adapter_model.safetensors")
+        .contains("gs://" + bucket + "/runs/f/manifest.json")
+        .doesNotContain("adapter_config.json");
   }
 }
