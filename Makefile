@@ -1,17 +1,20 @@
 # FineTune Operator. The two commands that matter:
 #   make test   everything CI runs: unit tests, integration tests against the local control plane,
-#               ROUGE parity with rouge-score, and the trainer's pytest suite
-#   make dev    a local control plane with simulated GPU nodes, the CRD, the operator, and the
-#               quickstart FineTuneJob
+#               ROUGE parity with rouge-score, the trainer's pytest suite, and the end-to-end tests
+#               on a real node (the operator and trainer images, real pods)
+#   make dev    the local control plane with a real GPU-shaped node, the images, the operator
+#               installed from deploy/, and the quickstart FineTuneJob trained for real (on CPU)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 MVN ?= mvn -B -ntp
 CACHE ?= $(HOME)/.cache/finetune-operator
 IT_CLUSTER ?= finetune-it
 
-.PHONY: test java-test trainer-test controlplane crds build dev dev-down fmt
+E2E_ENV := FINETUNE_DEV_NAME=finetune-e2e FINETUNE_NODE_SUBNET=10.213.1 FINETUNE_DEV_GCS_PORT=4444
 
-test: java-test trainer-test
+.PHONY: test java-test trainer-test e2e-test images controlplane crds build dev dev-down fmt
+
+test: java-test trainer-test e2e-test
 
 controlplane:
 	hack/controlplane/build.sh >/dev/null
@@ -29,6 +32,19 @@ java-test: controlplane
 
 trainer-test:
 	bash trainer-image/hack/test.sh
+
+# The trainer and operator images from their Dockerfiles (buildah, debootstrap bases; cached by
+# content hash).
+images: build
+	hack/images/build.sh trainer operator
+
+# End-to-end on real pods: a second local stack (hack/dev.sh up), the suite in hack/e2e, teardown.
+e2e-test: controlplane
+	venv="$$(bash trainer-image/hack/test.sh --venv)"; \
+	trap '$(E2E_ENV) hack/dev.sh down' EXIT; \
+	env="$$($(E2E_ENV) hack/dev.sh up)"; \
+	export $$env PATH="$$(hack/controlplane/build.sh):$$PATH"; \
+	"$$venv/bin/python" -m pytest -p no:cacheprovider -v hack/e2e
 
 # Regenerate the committed CRD from the Java types.
 crds:

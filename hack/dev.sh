@@ -1,70 +1,157 @@
 #!/usr/bin/env bash
-# `make dev`: the project's main job, locally. Starts the local control plane (real kube-apiserver,
-# scheduler and controller-manager; kwok simulates the nodes, so the trainer pod is simulated and
-# does not train), a local Cloud Storage (fake-gcs-server, preloaded with examples/data), installs
-# the CRD, runs the operator, applies examples/quickstart.yaml and shows `kubectl get ftj`.
-#   hack/dev.sh        start (or reuse) and apply the quickstart
-#   hack/dev.sh down   stop everything
+# `make dev`: the project's main job, locally and for real. Starts
+#   - the local control plane (real kube-apiserver, scheduler, controller-manager; kwok nodes for
+#     scheduling and capacity), and one real node (kubelet + containerd + runc, hack/node.sh) that
+#     is GPU-shaped: it carries GKE's L4 spot labels and taint and advertises nvidia.com/gpu;
+#   - a local Cloud Storage (fake-gcs-server on the node bridge), preloaded with examples/data and
+#     a tiny Llama-architecture model built from that data (no model hub is reachable here);
+#   - the images built from trainer-image/Dockerfile and operator/Dockerfile (hack/images/build.sh),
+#     loaded into the node;
+#   - the operator, installed from deploy/ as a pod under its own ServiceAccount and ClusterRole,
+#     with a local overlay (image, Cloud Storage endpoint, FINETUNE_TRAINER_ALLOW_CPU=true);
+# then applies examples/local/quickstart.yaml and follows it to Succeeded or Failed. The trainer pod
+# trains the tiny model on the node's CPU and writes progress, checkpoints, predictions, the adapter
+# and manifest.json to the local Cloud Storage.
+#
+#   hack/dev.sh           start (or reuse) everything and run the quickstart
+#   hack/dev.sh up        start (or reuse) everything; print the environment (KUBECONFIG=..., ...)
+#   hack/dev.sh down      stop everything and leave the host as it was
+#
+# FINETUNE_DEV_NAME (default finetune-dev) and FINETUNE_NODE_SUBNET (default 10.213.0) let a second
+# stack (the end-to-end tests') run beside the first.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${FINETUNE_CACHE:-$HOME/.cache/finetune-operator}"
-state="$cache/dev"
-mkdir -p "$state"
-name=finetune-dev
+name="${FINETUNE_DEV_NAME:-finetune-dev}"
+export FINETUNE_NODE_SUBNET="${FINETUNE_NODE_SUBNET:-10.213.0}"
+export FINETUNE_NODE_BRIDGE="${FINETUNE_NODE_BRIDGE:-ftbr${FINETUNE_NODE_SUBNET##*.}}"
+host_ip="$FINETUNE_NODE_SUBNET.1"
+state="$cache/dev/$name"
 gcs_port="${FINETUNE_DEV_GCS_PORT:-4443}"
-
+gcs="http://$host_ip:$gcs_port"
+mkdir -p "$state"
+log() { echo "[dev] $*" >&2; }
 stop_pid() { [[ -f "$1" ]] && kill "$(cat "$1")" 2>/dev/null || true; rm -f "$1"; }
 
 if [[ "${1:-}" == "down" ]]; then
-  stop_pid "$state/operator.pid"
   stop_pid "$state/gcs.pid"
+  "$repo/hack/node.sh" down "$name"
   "$repo/hack/cluster.sh" down "$name"
   exit 0
 fi
 
 bin="$("$repo/hack/controlplane/build.sh")"
 export PATH="$bin:$PATH"
+t0=$SECONDS
+
+# --- images (content-addressed: a warm run builds nothing)
+trainer_image="$("$repo/hack/images/build.sh" trainer)"
+operator_image="$("$repo/hack/images/build.sh" operator)"
+log "images: $trainer_image $operator_image ($((SECONDS - t0))s)"
+
+# --- control plane, real node
 kubeconfig="$("$repo/hack/cluster.sh" up "$name")"
 export KUBECONFIG="$kubeconfig"
+node="$("$repo/hack/node.sh" up "$name")"
+"$repo/hack/node.sh" load "$name" "$trainer_image" "$operator_image"
+log "node $node Ready with the images ($((SECONDS - t0))s)"
 
-if ! curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b" >/dev/null 2>&1; then
+# --- Cloud Storage stand-in on the bridge (pods reach it by IP; nothing resolves names)
+if ! curl -sf "$gcs/storage/v1/b" >/dev/null 2>&1; then
   stop_pid "$state/gcs.pid"
-  rm -rf "$state/gcs-data" && cp -r "$repo/examples/data" "$state/gcs-data"
-  # The trainer pod is simulated: put sample predictions where the trainer would write them.
-  out="$state/gcs-data/ft-quickstart/runs/person-extractor-v1"
-  mkdir -p "$out" && cp -r "$repo/hack/dev/simulated-trainer-output/predictions" "$out/"
-  nohup fake-gcs-server -scheme http -host 127.0.0.1 -port "$gcs_port" -backend memory \
-    -public-host "127.0.0.1:$gcs_port" -data "$state/gcs-data" >"$state/gcs.log" 2>&1 &
+  rm -rf "$state/gcs-data" && mkdir -p "$state/gcs-data" && cp -r "$repo/examples/data/." "$state/gcs-data/"
+  venv="$(bash "$repo/trainer-image/hack/test.sh" --venv)"
+  "$venv/bin/python" -m finetune_trainer.tiny --chat-template --out "$state/gcs-data/ft-models/tiny-llama" \
+    "$repo"/examples/data/ft-quickstart/*.jsonl >/dev/null
+  nohup fake-gcs-server -scheme http -host "$host_ip" -port "$gcs_port" -backend memory \
+    -public-host "$host_ip:$gcs_port" -data "$state/gcs-data" >"$state/gcs.log" 2>&1 &
   echo $! >"$state/gcs.pid"
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 100); do curl -sf "$gcs/storage/v1/b" >/dev/null && break; sleep 0.2; done
 fi
-echo "[dev] Cloud Storage stand-in on http://127.0.0.1:$gcs_port with buckets from examples/data"
+log "Cloud Storage stand-in on $gcs: buckets $(curl -sf "$gcs/storage/v1/b" | python3 -c 'import json,sys; print(" ".join(b["name"] for b in json.load(sys.stdin).get("items", [])))')"
 
-kubectl apply --server-side -f "$repo/crds/"
-kubectl wait --for=condition=Established crd/finetunejobs.finetune.dev --timeout=60s
-
-jar="$repo/operator/target/finetune-operator.jar"
-if [[ ! -f "$jar" ]]; then
-  (cd "$repo" && mvn -B -ntp -q -DskipTests -DskipITs package)
+# --- CRD and the operator, from deploy/ with a local overlay
+kubectl apply --server-side -f "$repo/crds/" >/dev/null
+kubectl wait --for=condition=Established crd/finetunejobs.finetune.dev --timeout=60s >/dev/null
+api_port="$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' | sed 's/.*://')"
+overlay="$state/operator-overlay"
+mkdir -p "$overlay"
+cat >"$overlay/kustomization.yaml" <<YAML
+# Generated by hack/dev.sh: deploy/ as a cluster admin installs it, plus what a local cluster needs.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - $repo/deploy
+images:
+  - name: ghcr.io/finetune-dev/operator
+    newName: ${operator_image%:*}
+    newTag: ${operator_image##*:}
+configMapGenerator:
+  - name: finetune-operator
+    namespace: finetune-system
+    behavior: merge
+    literals:
+      - FINETUNE_TRAINER_IMAGE=$trainer_image
+      - STORAGE_EMULATOR_HOST=$gcs
+      - FINETUNE_GCP_PROJECT=local-project
+      - FINETUNE_IAM_MODE=external
+      - FINETUNE_TRAINER_ALLOW_CPU=true
+      - FINETUNE_PROGRESS_POLL_INTERVAL=PT2S
+generatorOptions:
+  disableNameSuffixHash: true
+patches:
+  - target: {kind: Deployment, name: finetune-operator}
+    patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 1
+      # The pod runs on the real node (the only one that runs containers), which is GPU-shaped.
+      - op: add
+        path: /spec/template/spec/nodeSelector
+        value: {finetune.dev/real-node: "true"}
+      - op: add
+        path: /spec/template/spec/tolerations
+        value:
+          - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+          - {key: cloud.google.com/gke-spot, operator: Exists, effect: NoSchedule}
+      # No kube-proxy here: the API server's address on the node bridge, not the Service IP.
+      - op: add
+        path: /spec/template/spec/containers/0/env
+        value:
+          - {name: KUBERNETES_SERVICE_HOST, value: "$host_ip"}
+          - {name: KUBERNETES_SERVICE_PORT, value: "$api_port"}
+YAML
+kubectl apply -k "$overlay" >/dev/null
+if ! kubectl -n finetune-system rollout status deploy/finetune-operator --timeout=240s >&2; then
+  log "the operator did not become ready:"
+  kubectl -n finetune-system get pods -o wide >&2 || true
+  kubectl -n finetune-system logs deploy/finetune-operator --tail=40 >&2 || true
+  exit 1
 fi
-stop_pid "$state/operator.pid"
-STORAGE_EMULATOR_HOST="http://127.0.0.1:$gcs_port" \
-FINETUNE_IAM_MODE=external \
-FINETUNE_LEADER_ELECTION=false \
-FINETUNE_HTTP_PORT="${FINETUNE_DEV_HTTP_PORT:-8080}" \
-FINETUNE_PROGRESS_POLL_INTERVAL=PT2S \
-  nohup java -jar "$jar" operator --http-host 127.0.0.1 >"$state/operator.log" 2>&1 &
-echo $! >"$state/operator.pid"
-echo "[dev] operator running (log: $state/operator.log, metrics: http://127.0.0.1:${FINETUNE_DEV_HTTP_PORT:-8080}/metrics)"
+log "operator running as a pod under its own RBAC ($((SECONDS - t0))s)"
 
-kubectl apply -f "$repo/examples/quickstart.yaml"
-echo "[dev] the trainer pod is simulated by kwok: it is scheduled on a simulated L4 node and exits 0"
-echo "[dev] after a few seconds; the predictions it would write are samples from hack/dev/"
-for _ in $(seq 60); do
-  phase="$(kubectl get ftj -n ml-team person-extractor-v1 -o jsonpath='{.status.phase}' 2>/dev/null || true)"
+if [[ "${1:-}" == "up" ]]; then
+  echo "KUBECONFIG=$kubeconfig"
+  echo "STORAGE_EMULATOR_HOST=$gcs"
+  echo "FINETUNE_TRAINER_IMAGE=$trainer_image"
+  echo "FINETUNE_NODE=$node"
+  exit 0
+fi
+
+# --- the quickstart, followed phase by phase
+kubectl apply -f "$repo/examples/local/quickstart.yaml" >/dev/null
+job=person-extractor-local
+log "applied examples/local/quickstart.yaml; following ftj/$job"
+last=""
+for _ in $(seq 600); do
+  line="$(kubectl get ftj -n ml-team "$job" -o jsonpath='{.status.phase} {.status.training.progress} {.status.message}' 2>/dev/null || true)"
+  phase="${line%% *}"
+  if [[ "$line" != "$last" ]]; then log "$(date +%T) $line"; last="$line"; fi
   case "$phase" in Succeeded|Failed) break ;; esac
-  sleep 1
+  sleep 2
 done
-kubectl get ftj -A -o wide
-kubectl get ftj -n ml-team person-extractor-v1 -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{"\n"}{end}'
-echo "[dev] KUBECONFIG=$kubeconfig ; stop with: make dev-down"
+kubectl get ftj -n ml-team -o wide
+kubectl get ftj -n ml-team "$job" -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{"\n"}{end}'
+kubectl get ftj -n ml-team "$job" -o jsonpath='output: {.status.output}{"\n"}'
+log "took $((SECONDS - t0))s; KUBECONFIG=$kubeconfig ; stop with: make dev-down"
+[[ "$phase" == Succeeded ]]

@@ -7,7 +7,7 @@
 #   hack/node.sh load CLUSTER IMAGE...  import images (finetune.local/...) into the node's containerd
 #   hack/node.sh down CLUSTER           stop it and leave the host as it was
 #
-# The node is GPU-shaped: it advertises nvidia.com/gpu and carries the labels and taints GKE puts
+# The node is GPU-shaped: it advertises nvidia.com/gpu (4) and carries the labels and taints GKE puts
 # on an L4 spot node, so the operator's production Job lands on it unchanged. It has no GPU: the
 # trainer runs on CPU there only because the operator's local-cluster setting says so
 # (FINETUNE_TRAINER_ALLOW_CPU).
@@ -208,20 +208,21 @@ YAML
     fi
     k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
     for _ in $(seq 120); do k get node "$node" >/dev/null 2>&1 && break; sleep 0.5; done
-    # GKE's labels for a g2 (L4) spot node of a node pool, and one GPU in the node's capacity
-    # (the documented way to advertise an extended resource: a JSON patch of node status).
+    # GKE's labels for a g2 (4 x L4) spot node of a node pool, and four GPUs in the node's capacity
+    # (the documented way to advertise an extended resource: a JSON patch of node status), so a
+    # few jobs can run at once.
     k label node "$node" --overwrite >/dev/null \
       cloud.google.com/gke-nodepool=local-l4-spot \
       cloud.google.com/gke-accelerator=nvidia-l4 \
-      cloud.google.com/gke-accelerator-count=1 \
+      cloud.google.com/gke-accelerator-count=4 \
       cloud.google.com/gke-gpu=true \
       cloud.google.com/gke-spot=true \
       cloud.google.com/gke-provisioning=spot \
-      node.kubernetes.io/instance-type=g2-standard-4 \
+      node.kubernetes.io/instance-type=g2-standard-48 \
       topology.kubernetes.io/zone=local-a \
       finetune.dev/real-node=true
     k patch node "$node" --subresource=status --type=json \
-      -p '[{"op":"add","path":"/status/capacity/nvidia.com~1gpu","value":"1"}]' >/dev/null
+      -p '[{"op":"add","path":"/status/capacity/nvidia.com~1gpu","value":"4"}]' >/dev/null
     if ! k wait --for=condition=Ready "node/$node" --timeout=180s >&2; then
       log "node $node is not Ready; last kubelet log lines:"; tail -30 "$data/kubelet.log" >&2; exit 1
     fi

@@ -123,7 +123,9 @@ build_operator() {
     | sha256sum | cut -c1-16)"
   ref="finetune.local/finetune-operator:$key"
   if ! exists "$ref"; then
-    [[ -d "$HOME/.m2/repository" ]] || { log "~/.m2/repository is empty: run 'make build' first"; exit 1; }
+    # The image build runs offline: resolve what `package` needs into ~/.m2 first (a no-op when
+    # it is there already).
+    (cd "$repo" && mvn -B -ntp -q -Dmaven.test.skip=true -Dspotless.check.skip=true package >&2)
     log "building $ref from operator/Dockerfile (bases $bb, $br; Maven offline from ~/.m2)"
     buildah bud --quiet --network none --layers=false \
       --build-arg "BUILD_IMAGE=$bb" --build-arg "RUNTIME_IMAGE=$br" \

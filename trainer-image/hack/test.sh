@@ -2,7 +2,8 @@
 # Lints and tests the trainer. Creates (once per lock hash) a virtualenv outside the repository:
 #   ${FINETUNE_CACHE:-~/.cache/finetune-operator}/venv-trainer-<sha>
 # installs the pinned requirements, the test requirements and the package (editable), then runs
-# ruff and pytest. Extra arguments go to pytest.
+# ruff and pytest. Extra arguments go to pytest; `test.sh --venv` only prepares the virtualenv and
+# prints its path (the end-to-end tests and hack/dev.sh use it).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -29,6 +30,10 @@ else
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 flock -u 9
+if [[ "${1:-}" == "--venv" ]]; then
+  echo "$venv"
+  exit 0
+fi
 
 export PATH="$venv/bin:$PATH"
 log "ruff check"

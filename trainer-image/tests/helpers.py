@@ -7,15 +7,14 @@ import random
 from pathlib import Path
 from typing import Any
 
+from finetune_trainer import tiny
+
 NAMES = ["Alice", "Bruno", "Chen", "Dara", "Elif", "Farah", "Goran", "Hana", "Ivan", "Jonas", "Kemal", "Lena",
          "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera", "Wen", "Yusuf"]
 CITIES = ["Paris", "Lima", "Oslo", "Cairo", "Tokyo", "Quito", "Dakar", "Hanoi", "Porto", "Seoul", "Rome",
           "Accra", "Baku", "Bern", "Doha", "Kyiv", "Lagos", "Minsk", "Nice", "Riga"]
 SYSTEM = "Answer with JSON."
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
-)
+CHAT_TEMPLATE = tiny.CHAT_TEMPLATE
 
 
 def pairs(n: int, seed: int) -> list[tuple[str, str]]:
@@ -50,45 +49,15 @@ def write_jsonl(path: Path, fmt: str, n: int, seed: int) -> Path:
 
 
 def build_tokenizer(out: Path, chat_template: str | None = None) -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     corpus = []
     for name, city in pairs(400, 99):
         corpus += [prompt_of(name, city), answer_of(name, city), SYSTEM, "User: ", "Assistant: ", "System: "]
-    corpus += NAMES + CITIES + ["<|user|>", "<|assistant|>", "<|system|>"]
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator(corpus, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
-                                   pad_token="<pad>")
-    if chat_template:
-        fast.chat_template = chat_template
-    fast.save_pretrained(str(out))
-    return fast
+    return tiny.build_tokenizer(corpus + NAMES + CITIES, out, chat_template)
 
 
 def build_model(out: Path, chat_template: str | None = None, hidden: int = 64, layers: int = 2) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     out.mkdir(parents=True, exist_ok=True)
-    tok = build_tokenizer(out, chat_template)
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=hidden * 2,
-                      num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                      max_position_embeddings=256, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id, tie_word_embeddings=False)
-    model = LlamaForCausalLM(cfg)
-    with torch.no_grad():
-        # A random lm_head of std 0.02 cannot express confident predictions (logits stay near uniform,
-        # loss near log(vocab)) whatever the adapter learns; give it the scale of a trained head.
-        model.lm_head.weight.normal_(0.0, 0.5)
-    model.save_pretrained(str(out))
-    return out
+    return tiny.build_model(out, build_tokenizer(out, chat_template), hidden, layers)
 
 
 def job_config(model_source: str, train: str, output: str, **over: Any) -> dict[str, Any]:

@@ -77,6 +77,16 @@ def test_sigterm_checkpoint_and_exact_resume(tmp_path, tiny_model):
     assert baseline.stat().st_mtime_ns == baseline_mtime
     assert json.loads((tmp_path / "interrupted/progress.json").read_text())["step"] == total
 
+    # metrics.jsonl keeps the history across both attempts: what the operator and people read to
+    # see how much work a preemption cost (here none: the checkpoint was taken at the SIGTERM step).
+    history = [json.loads(x) for x in (tmp_path / "interrupted/metrics.jsonl").read_text().splitlines()]
+    first_attempt = [h for h in history if h["attempt"] == 1]
+    second_attempt = [h for h in history if h["attempt"] == 2]
+    assert {h["attempt"] for h in history} == {1, 2}
+    assert first_attempt[-1]["step"] == stopped_at
+    assert {h["resumedFrom"] for h in second_attempt} == {stopped_at}
+    assert second_attempt[-1]["step"] == total
+
     ref = load_file(str(tmp_path / "reference/adapter/adapter_model.safetensors"))
     got = load_file(str(tmp_path / "interrupted/adapter/adapter_model.safetensors"))
     assert ref.keys() == got.keys()

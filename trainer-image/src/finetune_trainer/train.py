@@ -133,11 +133,36 @@ class Run:
         self.dist = Dist()
         self.started_at = now_rfc3339()
         self.last_checkpoint: str | None = None
+        self.history: list[str] | None = None  # metrics.jsonl lines, loaded on first progress write
+        self.attempt = 1
+        self.resumed_from = 0
 
     # --- helpers -------------------------------------------------------------------------
     def _write_json(self, rel: str, obj: dict[str, Any]) -> None:
         if self.dist.main:
             self.out.write_text(rel, json.dumps(obj, indent=2) + "\n", "application/json")
+
+    def _load_history(self, resumed_from: int) -> None:
+        """metrics.jsonl of earlier attempts (a preempted run continues it); this attempt's number."""
+        if not self.dist.main:
+            return
+        raw = self.out.read_bytes("metrics.jsonl")
+        self.history = raw.decode().splitlines() if raw else []
+        attempts = [json.loads(x).get("attempt", 1) for x in self.history if x.strip()]
+        self.attempt = max(attempts) + 1 if attempts else 1
+        if self.attempt > 1:
+            log.info("attempt %d, resuming from step %d", self.attempt, resumed_from)
+        self.resumed_from = resumed_from
+
+    def _record(self, step: int, loss: float | None, lr: float, tps: float | None) -> None:
+        """Appends a line to metrics.jsonl: the run's history across attempts (step, loss, lr, tokens/s)."""
+        if not self.dist.main or self.history is None:
+            return
+        self.history.append(json.dumps({
+            "step": step, "attempt": self.attempt, "resumedFrom": self.resumed_from,
+            "loss": None if loss is None else round(loss, 6), "learningRate": lr,
+            "tokensPerSecond": None if tps is None else round(tps, 2), "at": now_rfc3339()}))
+        self.out.write_text("metrics.jsonl", "\n".join(self.history) + "\n", "application/x-ndjson")
 
     def _progress(self, step: int, total: int, epoch: float, loss: float | None, eval_loss: float | None,
                   tps: float | None) -> None:
@@ -251,6 +276,7 @@ class Run:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
 
         start, last_loss = self._resume(peft_model, optimizer, scheduler, dev)
+        self._load_history(start)
         pad_id = tokenizer.pad_token_id
         every_ckpt, every_progress = int(tcfg["checkpointEverySteps"]), int(tcfg["progressEverySteps"])
         window: list[float] = []
@@ -291,6 +317,7 @@ class Run:
                 saved_step = done
             # After the checkpoint, so that progress.json names the newest one.
             if done % every_progress == 0 or done == total or stop:
+                self._record(done, sum(window) / len(window), scheduler.get_last_lr()[0], tps)
                 self._progress(done, total, done / sched.steps_per_epoch, sum(window) / len(window), None, tps)
                 window = []
             if stop and done < total:
