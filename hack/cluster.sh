@@ -12,6 +12,7 @@
 #   hack/cluster.sh down [NAME]   stop and delete it
 #   hack/cluster.sh kubeconfig [NAME]
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the script too
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cmd="${1:-up}"
 name="${2:-finetune-dev}"
@@ -45,6 +46,8 @@ for s in socks: s.close()')
 ---
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
+options:
+  kubeApiserverCertSANs: ["$node_host_ip"]
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
@@ -88,7 +91,6 @@ YAML
         --kube-scheduler-port "$p_sched" \
         --controller-port "$p_kwok" \
         --disable-qps-limits \
-        --kube-apiserver-cert-sans "$node_host_ip" \
         --wait 3m >&2
       rm -f "$config"
       cp "$KWOK_WORKDIR/clusters/$name.kubeconfig" "$kubeconfig"

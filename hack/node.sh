@@ -17,6 +17,7 @@
 # in pods and no DNS server: a pod reaches the host's bridge address (the API server and the
 # stand-ins listen there) and nothing else.
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the script too
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cmd="${1:-}"
 cluster="${2:-finetune-dev}"
@@ -118,6 +119,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         BinaryName = "$(command -v runc)"
+        Root = "$run/runc"
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = ""
 TOML
@@ -144,6 +146,9 @@ case "$cmd" in
     [[ -f "$kubeconfig" ]] || { log "no cluster $cluster: run hack/cluster.sh up $cluster first"; exit 1; }
     need_packages
     mkdir -p "$run" "$data"
+    # libcni keeps a result cache under /var/lib/cni (a fixed path): remove it on `down` if this
+    # script made it.
+    [[ -d /var/lib/cni || -f "$data/made-var-lib-cni" ]] || touch "$data/made-var-lib-cni"
     if [[ ! -f "$data/sysctl.saved" ]]; then
       for s in "${sysctls[@]}"; do echo "$s=$(sysctl -n "$s")"; done >"$data/sysctl.saved"
     fi
@@ -178,6 +183,8 @@ cgroupDriver: cgroupfs
 containerRuntimeEndpoint: unix://$sock
 failSwapOn: false
 resolvConf: $data/resolv.conf
+podLogsDir: $data/pod-logs
+failCgroupV1: false
 clusterDomain: cluster.local
 serializeImagePulls: false
 makeIPTablesUtilChains: false
@@ -260,6 +267,11 @@ YAML
     for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
       [[ -d "$c" ]] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
+    rm -f /var/lib/cni/cache/results/finetune-"$cluster"-* # libcni's result cache (fixed path)
+    if [[ -f "$data/made-var-lib-cni" ]]; then
+      find /var/lib/cni -depth -type d -empty -delete 2>/dev/null || true
+      [[ -d /var/lib/cni ]] || rm -f "$data/made-var-lib-cni"
+    fi
     if ip link show "$bridge" >/dev/null 2>&1; then ip link delete "$bridge"; fi
     if [[ -f "$data/sysctl.saved" ]]; then
       while IFS= read -r kv; do sysctl -q -w "$kv" >/dev/null || true; done <"$data/sysctl.saved"

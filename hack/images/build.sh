@@ -8,10 +8,12 @@
 # (trainer-image/hack/wheels.sh) and Maven artifacts from ~/.m2 (an overlay mount: the build's writes are discarded).
 #
 # Each image is tagged finetune.local/<name>:<content hash> (hash of the files it is built
-# from and of its base), kept in buildah's store and exported once to an OCI archive under
+# from and of its base), kept in buildah's store (with its layers, so a change to the trainer's
+# source rebuilds only the layers after it) and exported once to an OCI archive under
 #   ${FINETUNE_CACHE:-~/.cache/finetune-operator}/images/
-# so a warm run rebuilds nothing. `hack/images/build.sh --archive NAME` prints the archive path.
+# so a warm run rebuilds nothing. `hack/images/build.sh --archive NAME|REF` also prints the archive.
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the script too
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${FINETUNE_CACHE:-$HOME/.cache/finetune-operator}"
 images="$cache/images"
@@ -38,6 +40,14 @@ hash_files() { # files or directories -> one sha256 (of contents and relative pa
 
 exists() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 
+# After a build: drop the image's older tags (their shared layers stay, cached for the next build).
+prune_older() { # ref
+  local old
+  for old in $(buildah images --format '{{.Name}}:{{.Tag}}' --filter "reference=${1%:*}" 2>/dev/null); do
+    [[ "$old" == "$1" ]] || buildah rmi "$old" >/dev/null 2>&1 || true
+  done
+}
+
 # A Debian base image: debootstrap --variant=minbase with the given packages, imported into
 # buildah's store as finetune.local/debian-<name>:<key>.
 base() { # name packages(comma separated)
@@ -62,10 +72,12 @@ base() { # name packages(comma separated)
   echo "$ref"
 }
 
-archive() { # ref -> path of its OCI archive (exported once)
-  local ref="$1" file
+archive() { # ref -> path of its OCI archive (exported once; older archives of the image removed)
+  local ref="$1" file stem
+  stem="$(echo "${ref#finetune.local/}" | cut -d: -f1 | tr '/' '_')"
   file="$images/$(echo "${ref#finetune.local/}" | tr ':/' '__').oci.tar"
   if [[ ! -f "$file" ]]; then
+    find "$images" -maxdepth 1 -name "${stem}_*.oci.tar" ! -name "$(basename "$file")" -delete
     log "exporting $ref to $file"
     buildah push --quiet --disable-compression "$ref" "oci-archive:$file.tmp:$ref" >/dev/null
     mv "$file.tmp" "$file"
@@ -105,11 +117,12 @@ build_trainer() {
   if ! exists "$ref"; then
     wheels="$(bash "$repo/trainer-image/hack/wheels.sh")"
     log "building $ref from trainer-image/Dockerfile (base $b, wheels from $wheels, no network)"
-    buildah bud --quiet --network none --layers=false \
+    buildah bud --quiet --network none --layers \
       --build-arg "BASE_IMAGE=$b" \
       --build-arg "PIP_INSTALL_ARGS=--no-index --find-links /wheels" \
       -v "$wheels:/wheels:ro" \
       -t "$ref" -f "$repo/trainer-image/Dockerfile" "$repo/trainer-image" >&2
+    prune_older "$ref"
   fi
   echo "$ref"
 }
@@ -127,11 +140,12 @@ build_operator() {
     # it is there already).
     (cd "$repo" && mvn -B -ntp -q -Dmaven.test.skip=true -Dspotless.check.skip=true package >&2)
     log "building $ref from operator/Dockerfile (bases $bb, $br; Maven offline from ~/.m2)"
-    buildah bud --quiet --network none --layers=false \
+    buildah bud --quiet --network none --layers \
       --build-arg "BUILD_IMAGE=$bb" --build-arg "RUNTIME_IMAGE=$br" \
       --build-arg "MAVEN_ARGS=--offline" \
       -v "$HOME/.m2:/root/.m2:O" \
       -t "$ref" -f "$repo/operator/Dockerfile" "$repo" >&2
+    prune_older "$ref"
   fi
   echo "$ref"
 }
@@ -145,6 +159,7 @@ for what in "$@"; do
     operator) ref="$(build_operator)" ;;
     pause) ref="$(build_pause)" ;;
     bases) python_base; jdk_base; jre_base; continue ;;
+    finetune.local/*) exists "$what" || { log "no image $what in buildah's store"; exit 1; }; ref="$what" ;;
     *) log "unknown image $what (trainer, operator, pause)"; exit 2 ;;
   esac
   if [[ $want_archive == 1 ]]; then echo "$ref $(archive "$ref")"; else echo "$ref"; fi
