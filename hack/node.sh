@@ -29,6 +29,9 @@ host_ip="$subnet.1"
 run="/run/finetune-node/$cluster"
 data="$cache/node/$cluster"
 sock="$run/containerd.sock"
+# Each node's pods live under their own cgroup (the kubelet removes pod cgroups it does not know,
+# so two nodes on one host must not share the default /kubepods).
+cgroup_root="finetune-$cluster"
 log() { echo "[node] $*" >&2; }
 
 bin="$("$here/controlplane/build.sh")"
@@ -163,6 +166,9 @@ case "$cmd" in
       log "reusing kubelet of $node"
     else
       port="$(free_port)"; healthz="$(free_port)"
+      for c in /sys/fs/cgroup/*/; do
+        [[ -f "$c/cgroup.procs" && ! -L "${c%/}" ]] && mkdir -p "$c$cgroup_root"
+      done
       printf 'options ndots:1\n' >"$data/resolv.conf" # no nameserver: pods resolve nothing off the machine
       cat >"$data/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -180,6 +186,7 @@ authorization: {mode: AlwaysAllow}
 tlsCertFile: $data/pki/kubelet.crt
 tlsPrivateKeyFile: $data/pki/kubelet.key
 cgroupDriver: cgroupfs
+cgroupRoot: /$cgroup_root
 containerRuntimeEndpoint: unix://$sock
 failSwapOn: false
 resolvConf: $data/resolv.conf
@@ -251,7 +258,10 @@ YAML
       for id in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true; done
       for _ in $(seq 25); do [[ -z "$(ctr_ tasks ls -q 2>/dev/null | head -1)" ]] && break
         for id in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks delete -f "$id" >/dev/null 2>&1 || true; done; sleep 0.2; done
-      for id in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers delete "$id" >/dev/null 2>&1 || true; done
+      for id in $(ctr_ containers ls -q 2>/dev/null); do
+        ctr_ containers delete "$id" >/dev/null 2>&1 || true
+        rm -f /var/lib/cni/results/*-"$id"-* # libcni's result cache of a sandbox torn down here
+      done
     fi
     if [[ -f "$run/containerd.pid" ]]; then
       kill "$(cat "$run/containerd.pid")" 2>/dev/null || true
@@ -264,10 +274,10 @@ YAML
     done
     awk -v a="$data/" -v b="$run/" '$2 ~ "^"a || $2 ~ "^"b {print $2}' /proc/mounts | sort -r \
       | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
-    for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+    for c in /sys/fs/cgroup/*/"$cgroup_root"; do
       [[ -d "$c" ]] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
-    rm -f /var/lib/cni/cache/results/finetune-"$cluster"-* # libcni's result cache (fixed path)
+    rm -f /var/lib/cni/results/finetune-"$cluster"-* /var/lib/cni/cache/results/finetune-"$cluster"-* # libcni's cache
     if [[ -f "$data/made-var-lib-cni" ]]; then
       find /var/lib/cni -depth -type d -empty -delete 2>/dev/null || true
       [[ -d /var/lib/cni ]] || rm -f "$data/made-var-lib-cni"
