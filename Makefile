@@ -44,6 +44,7 @@ e2e-test: controlplane
 	trap '$(E2E_ENV) hack/dev.sh down' EXIT; \
 	env="$$($(E2E_ENV) hack/dev.sh up)"; \
 	export $$env PATH="$$(hack/controlplane/build.sh):$$PATH"; \
+	"$$venv/bin/ruff" check --config trainer-image/pyproject.toml hack/e2e; \
 	"$$venv/bin/python" -m pytest -p no:cacheprovider -v hack/e2e
 
 # Regenerate the committed CRD from the Java types.

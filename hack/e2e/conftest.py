@@ -103,10 +103,10 @@ def wait_phase(ns: str, name: str, phases: set[str], timeout: float) -> dict[str
         return obj if obj.get("status", {}).get("phase") in phases else None
     try:
         return wait_for(f"{ns}/{name} to reach {phases}", probe, timeout)
-    except AssertionError:
+    except AssertionError as e:
         status = ftj(ns, name).get("status", {})
         pods = kubectl("get", "pods", "-n", ns, "-o", "wide", check=False).stdout
-        raise AssertionError(f"{ns}/{name} did not reach {phases}: status {json.dumps(status)[:3000]}\n{pods}")
+        raise AssertionError(f"{ns}/{name} did not reach {phases}: status {json.dumps(status)[:3000]}\n{pods}") from e
 
 
 def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def events(ns: str, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def gcs():
+def gcs() -> Any:
     from google.cloud import storage
 
     assert os.environ.get("STORAGE_EMULATOR_HOST"), "run through `make e2e-test` (it starts the stack)"
