@@ -134,16 +134,9 @@ def read_object(gcs: Any, uri: str) -> bytes:
     return gcs.bucket(bucket).blob(name).download_as_bytes()
 
 
-def download_prefix(gcs: Any, uri: str, dest: Path) -> Path:
-    bucket, _, prefix = uri.removeprefix("gs://").partition("/")
-    n = 0
-    for blob in gcs.list_blobs(bucket, prefix=prefix):
-        rel = blob.name[len(prefix):]
-        if not rel or rel.endswith("/"):
-            continue
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        blob.download_to_filename(str(target))
-        n += 1
-    assert n > 0, f"nothing under {uri}"
+def download_prefix(uri: str, dest: Path) -> Path:
+    """The objects under a gs:// prefix, downloaded as the trainer downloads a model."""
+    from finetune_trainer import storage
+
+    assert storage.download_prefix(uri, dest) > 0, f"nothing under {uri}"
     return dest

@@ -153,8 +153,8 @@ def test_happy_path_trains_for_real_and_the_adapter_reproduces_the_predictions(g
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base_dir = download_prefix(gcs, MODEL, tmp_path / "base")
-    adapter_dir = download_prefix(gcs, out["adapterUri"], tmp_path / "adapter")
+    base_dir = download_prefix(MODEL, tmp_path / "base")
+    adapter_dir = download_prefix(out["adapterUri"], tmp_path / "adapter")
     tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir))
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(base_dir)), str(adapter_dir))
     _, examples = data.parse_jsonl(read_object(gcs, "gs://ft-quickstart/eval.jsonl"), "eval.jsonl", "gemini",
