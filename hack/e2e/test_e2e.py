@@ -30,6 +30,7 @@ from conftest import (
 
 HAPPY, PREEMPT, BAD = ("e2e-happy", "adapter"), ("e2e-preempt", "resumes"), ("e2e-bad", "no-model")
 PREEMPT_CKPT_EVERY = 10
+PREEMPT_EPOCHS = 12  # 25 steps an epoch
 FIGURES = Path(os.environ.get("FINETUNE_E2E_FIGURES", "/tmp/finetune-e2e-figures.json"))
 
 
@@ -50,8 +51,8 @@ def jobs() -> Iterator[None]:
     apply([namespace(ns) for ns, _ in (HAPPY, PREEMPT, BAD)])
     apply([
         finetunejob(*HAPPY),
-        # Long enough to be evicted mid-training; small evaluation.
-        finetunejob(*PREEMPT, training={"epochs": 8, "checkpointEverySteps": PREEMPT_CKPT_EVERY},
+        # Long enough to be evicted mid-training (its test runs first); small evaluation.
+        finetunejob(*PREEMPT, training={"epochs": PREEMPT_EPOCHS, "checkpointEverySteps": PREEMPT_CKPT_EVERY},
                     evaluation={"maxExamples": 8, "maxNewTokens": 16}),
         # The data is valid (the operator's validation passes) and the prefix is allowed, but there is
         # no model under it: the trainer finds that when it downloads the model, and exits 2.
@@ -100,6 +101,65 @@ def test_the_operator_runs_as_a_pod_under_its_own_rbac() -> None:
     assert kubectl("auth", "can-i", "get", "secrets", "--as", sa, "-A", check=False).stdout.strip() == "no"
     assert kubectl("auth", "can-i", "create", "deployments", "--as", sa, "-A", check=False).stdout.strip() == "no"
     assert kubectl("auth", "can-i", "create", "jobs.batch", "--as", sa, "-A", check=False).stdout.strip() == "yes"
+
+
+def test_an_evicted_trainer_resumes_from_its_checkpoint(gcs: Any) -> None:
+    ns, name = PREEMPT
+    prefix = f"gs://ft-quickstart/runs/{ns}/{name}/"
+
+    def progress() -> dict[str, Any]:
+        try:
+            return json.loads(read_object(gcs, prefix + "progress.json"))
+        except Exception:
+            return {}
+
+    def progress_step() -> int:
+        return int(progress().get("step", 0))
+
+    # Past the first checkpoint, well before the end.
+    wait_for("the trainer past its first checkpoint", lambda: progress_step() > PREEMPT_CKPT_EVERY + 2,
+             timeout=600, every=0.5)
+    first = trainer_pods(ns, name)
+    assert len(first) == 1
+    pod = first[0]["metadata"]["name"]
+    at = progress()
+    assert at["step"] < at["totalSteps"], f"training ended before the eviction: {at}"
+    # Watch the pod from before the eviction: it checkpoints and is gone within seconds.
+    watch = subprocess.Popen(["kubectl", "get", "pod", pod, "-n", ns, "--watch", "--output-watch-events",
+                              "-o", "json"], stdout=subprocess.PIPE, text=True)
+    evicted_at = time.time()
+    kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/{pod}/eviction", "-f", "-", input=json.dumps({
+        "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": ns}}))
+    seen: list[dict[str, Any]] = []
+    try:
+        seen = watch_until(watch, lambda ev: ev["type"] == "DELETED", timeout=120)
+    finally:
+        watch.kill()
+    conditions = [c for ev in seen for c in ev["object"]["status"].get("conditions", [])]
+    assert any(c["type"] == "DisruptionTarget" and c["status"] == "True" for c in conditions), conditions
+
+    done = wait_phase(ns, name, {"Succeeded", "Failed"}, timeout=900)
+    status = done["status"]
+    assert status["phase"] == "Succeeded", json.dumps(status)[:3000]
+    assert status["training"]["preemptions"] == 1, status["training"]
+    assert status["training"].get("failures", 0) == 0, status["training"]
+
+    # The trainer's own record of the run: how far attempt 1 got, where attempt 2 started.
+    history = [json.loads(x) for x in read_object(gcs, prefix + "metrics.jsonl").decode().splitlines()]
+    assert {h["attempt"] for h in history} == {1, 2}, history
+    reached = max(h["step"] for h in history if h["attempt"] == 1)
+    second = [h for h in history if h["attempt"] == 2]
+    resumed_from = second[0]["resumedFrom"]
+    repeated = reached - resumed_from
+    assert 0 <= repeated <= PREEMPT_CKPT_EVERY, (reached, resumed_from)
+    assert resumed_from >= PREEMPT_CKPT_EVERY, "resumed from a checkpoint, not from scratch"
+    first_resumed = time.mktime(time.strptime(second[0]["at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    record_figure("preemption", {"reachedStep": reached, "resumedFrom": resumed_from, "stepsRepeated": repeated,
+                                 "secondsFromEvictionToFirstResumedStepRecord": round(first_resumed - evicted_at)})
+    # A new pod ran the rest; the Job did not count the eviction as a failure.
+    job = get("job", f"{name}-trainer", ns) or get("job", status["training"]["jobName"], ns)
+    assert job["status"].get("failed", 0) == 0, job["status"]
+    assert job["status"].get("succeeded") == 1
 
 
 def test_happy_path_trains_for_real_and_the_adapter_reproduces_the_predictions(gcs: Any, tmp_path: Path) -> None:
@@ -163,60 +223,6 @@ def test_happy_path_trains_for_real_and_the_adapter_reproduces_the_predictions(g
     rows = evaluate.generate(model, tokenizer, examples[: len(tuned)], max_new_tokens=32, batch_size=8,
                              max_prompt_len=128, dev=torch.device("cpu"))
     assert rows == tuned
-
-
-def test_an_evicted_trainer_resumes_from_its_checkpoint(gcs: Any) -> None:
-    ns, name = PREEMPT
-    prefix = f"gs://ft-quickstart/runs/{ns}/{name}/"
-
-    def progress_step() -> int:
-        try:
-            return int(json.loads(read_object(gcs, prefix + "progress.json"))["step"])
-        except Exception:
-            return 0
-
-    # Past the first checkpoint, well before the end.
-    wait_for("the trainer past its first checkpoint", lambda: progress_step() > PREEMPT_CKPT_EVERY + 2,
-             timeout=600, every=0.5)
-    first = trainer_pods(ns, name)
-    assert len(first) == 1
-    pod = first[0]["metadata"]["name"]
-    # Watch the pod from before the eviction: it checkpoints and is gone within seconds.
-    watch = subprocess.Popen(["kubectl", "get", "pod", pod, "-n", ns, "--watch", "--output-watch-events",
-                              "-o", "json"], stdout=subprocess.PIPE, text=True)
-    evicted_at = time.time()
-    kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/{pod}/eviction", "-f", "-", input=json.dumps({
-        "apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": ns}}))
-    seen: list[dict[str, Any]] = []
-    try:
-        seen = watch_until(watch, lambda ev: ev["type"] == "DELETED", timeout=120)
-    finally:
-        watch.kill()
-    conditions = [c for ev in seen for c in ev["object"]["status"].get("conditions", [])]
-    assert any(c["type"] == "DisruptionTarget" and c["status"] == "True" for c in conditions), conditions
-
-    done = wait_phase(ns, name, {"Succeeded", "Failed"}, timeout=900)
-    status = done["status"]
-    assert status["phase"] == "Succeeded", json.dumps(status)[:3000]
-    assert status["training"]["preemptions"] == 1, status["training"]
-    assert status["training"].get("failures", 0) == 0, status["training"]
-
-    # The trainer's own record of the run: how far attempt 1 got, where attempt 2 started.
-    history = [json.loads(x) for x in read_object(gcs, prefix + "metrics.jsonl").decode().splitlines()]
-    assert {h["attempt"] for h in history} == {1, 2}, history
-    reached = max(h["step"] for h in history if h["attempt"] == 1)
-    second = [h for h in history if h["attempt"] == 2]
-    resumed_from = second[0]["resumedFrom"]
-    repeated = reached - resumed_from
-    assert 0 <= repeated <= PREEMPT_CKPT_EVERY, (reached, resumed_from)
-    assert resumed_from >= PREEMPT_CKPT_EVERY, "resumed from a checkpoint, not from scratch"
-    first_resumed = time.mktime(time.strptime(second[0]["at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-    record_figure("preemption", {"reachedStep": reached, "resumedFrom": resumed_from, "stepsRepeated": repeated,
-                                 "secondsFromEvictionToFirstResumedStepRecord": round(first_resumed - evicted_at)})
-    # A new pod ran the rest; the Job did not count the eviction as a failure.
-    job = get("job", f"{name}-trainer", ns) or get("job", status["training"]["jobName"], ns)
-    assert job["status"].get("failed", 0) == 0, job["status"]
-    assert job["status"].get("succeeded") == 1
 
 
 def test_a_data_error_found_by_the_trainer_fails_at_once_without_retry() -> None:
