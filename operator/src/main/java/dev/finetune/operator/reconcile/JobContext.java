@@ -44,6 +44,19 @@ public final class JobContext {
     this.now = now;
   }
 
+  /** A context whose Namespace annotations are given rather than read (tests, tools). */
+  public JobContext(
+      FineTuneJob job,
+      FineTuneJobStatus status,
+      Context<FineTuneJob> josdk,
+      KubernetesClient client,
+      OperatorConfig config,
+      Instant now,
+      Map<String, String> namespaceAnnotations) {
+    this(job, status, josdk, client, config, now);
+    this.namespaceAnnotations = Map.copyOf(namespaceAnnotations);
+  }
+
   public FineTuneJob job() {
     return job;
   }
