@@ -5,6 +5,7 @@ import dev.finetune.api.v1alpha1.ModelSpec;
 import dev.finetune.operator.sizing.HubToken;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -31,7 +32,23 @@ public final class JobHubTokens {
     }
     String key = ref.key == null ? "token" : ref.key;
     return () -> {
-      Secret secret = client.secrets().inNamespace(ns).withName(ref.name).get();
+      Secret secret;
+      try {
+        secret = client.secrets().inNamespace(ns).withName(ref.name).get();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() == 403) {
+          throw new IOException(
+              "the operator may not read Secret "
+                  + ns
+                  + "/"
+                  + ref.name
+                  + " (model.tokenSecretRef); a cluster admin binds ClusterRole"
+                  + " finetune-operator-secret-reader in namespace "
+                  + ns);
+        }
+        throw new IOException(
+            "reading Secret " + ns + "/" + ref.name + " failed: HTTP " + e.getCode());
+      }
       if (secret == null) {
         throw new IOException(
             "Secret " + ns + "/" + ref.name + " (model.tokenSecretRef) not found");
