@@ -25,9 +25,8 @@ import numpy as np
 import torch
 
 from finetune_trainer import data as data_mod
-from finetune_trainer import evaluate
+from finetune_trainer import evaluate, rng_state
 from finetune_trainer import model as model_mod
-from finetune_trainer import rng_state
 from finetune_trainer.config import JobConfig
 from finetune_trainer.errors import DataError, Preempted
 from finetune_trainer.storage import Output

@@ -11,7 +11,10 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.net.HttpURLConnection;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Which objects belong to which FineTuneJob: by the UID in the controller reference, never by name,
@@ -66,6 +69,26 @@ public final class Ownership {
         .flatMap(Ownership::controller)
         .filter(r -> FTJ_KIND.equals(r.getKind()) && r.getApiVersion().startsWith(FTJ_GROUP))
         .map(r -> Set.of(new ResourceID(r.getName(), ns)))
+        .orElse(Set.of());
+  }
+
+  /**
+   * The trainer pods of {@code primary}: those controlled by the Job of its child name that it
+   * controls, in its namespace.
+   */
+  public static Set<ResourceID> podsOf(
+      FineTuneJob primary,
+      Function<ResourceID, Optional<Job>> jobs,
+      BiFunction<String, Job, Stream<Pod>> podsOfJob) {
+    String ns = primary.getMetadata().getNamespace();
+    return jobs.apply(new ResourceID(Labels.childName(primary), ns))
+        .filter(job -> ownedBy(job, primary.getMetadata().getUid()))
+        .map(
+            job ->
+                podsOfJob
+                    .apply(ns, job)
+                    .map(p -> new ResourceID(p.getMetadata().getName(), ns))
+                    .collect(Collectors.toUnmodifiableSet()))
         .orElse(Set.of());
   }
 

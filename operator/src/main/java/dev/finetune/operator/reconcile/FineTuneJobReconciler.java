@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,17 +60,25 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   public List<EventSource<?, FineTuneJob>> prepareEventSources(
       EventSourceContext<FineTuneJob> context) {
     InformerEventSource<Job, FineTuneJob> jobs = owned(context, Job.class);
-    return List.of(
-        jobs,
-        owned(context, ConfigMap.class),
-        owned(context, ServiceAccount.class),
+    // Pods are matched both ways through their Job (by UID), looked up in the caches when asked:
+    // a pod event that arrives before its Job is cached is still found on the next reconcile.
+    AtomicReference<InformerEventSource<Pod, FineTuneJob>> pods = new AtomicReference<>();
+    pods.set(
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Pod.class, FineTuneJob.class)
                 .withName("pods")
                 .withLabelSelector(Labels.SELECTOR)
                 .withSecondaryToPrimaryMapper(pod -> Ownership.podOwner(pod, jobs::get))
+                .withPrimaryToSecondaryMapper(
+                    (FineTuneJob primary) ->
+                        Ownership.podsOf(
+                            primary,
+                            jobs::get,
+                            (ns, job) -> pods.get().list(ns, p -> Ownership.podOf(p, job))))
                 .build(),
             context));
+    return List.of(
+        jobs, owned(context, ConfigMap.class), owned(context, ServiceAccount.class), pods.get());
   }
 
   private static <R extends io.fabric8.kubernetes.api.model.HasMetadata>
