@@ -51,11 +51,13 @@ def capture() -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     return doc, tensors
 
 
-def save(directory: Path, rank: int) -> list[Path]:
-    """Writes this rank's RNG state into ``directory``; returns the files written."""
+def save(directory: Path, rank: int,
+         state: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None) -> list[Path]:
+    """Writes this rank's RNG state (``state`` from :func:`capture`, else the current one) into
+    ``directory``; returns the files written."""
     from safetensors.torch import save_file
 
-    doc, tensors = capture()
+    doc, tensors = state if state is not None else capture()
     j = directory / json_name(rank)
     t = directory / tensors_name(rank)
     j.write_text(json.dumps(doc) + "\n")

@@ -333,6 +333,7 @@ class Run:
 
     def _save_checkpoint(self, peft_model: Any, optimizer: Any, scheduler: Any, step: int,
                          loss: float | None) -> None:
+        rng = rng_state.capture()  # before saving anything: the state training continues from
         local = self.workdir / "checkpoint-staging" / f"step-{step}"
         if self.dist.main:
             shutil.rmtree(local, ignore_errors=True)
@@ -345,7 +346,7 @@ class Run:
         rank_dir = self.workdir / "checkpoint-staging" / f"step-{step}"
         rank_dir.mkdir(parents=True, exist_ok=True)
         # JSON and safetensors, never pickle: the bucket may be writable by others.
-        written = rng_state.save(rank_dir, self.dist.rank)
+        written = rng_state.save(rank_dir, self.dist.rank, rng)
         if self.dist.enabled and not self.dist.main:
             for f in written:
                 self.out.write_bytes(f"{CHECKPOINTS}/step-{step}/{f.name}", f.read_bytes())

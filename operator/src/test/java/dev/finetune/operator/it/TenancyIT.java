@@ -351,9 +351,12 @@ class TenancyIT {
               assertThat(v.getStatus().training).isNotNull();
               assertThat(v.getStatus().training.attempts).isEqualTo(1);
             });
-    Job real = client.batch().v1().jobs().inNamespace(nsA).withName("victim-trainer").get();
-    Pod forgedElsewhere = forged(nsB, "forged-b", real.getMetadata().getUid());
-    Pod forgedHere = forged(nsA, "forged-a", "00000000-0000-4000-8000-000000000000");
+    // Each forged pod is controlled by a real Job of the attacker (so garbage collection keeps
+    // it): in tenant B one named like the victim's child, in the victim's namespace another one.
+    Job inB = (Job) client.resource(foreignChild("Job", nsB, "victim-trainer")).create();
+    Job decoy = (Job) client.resource(foreignChild("Job", nsA, "decoy-trainer")).create();
+    Pod forgedElsewhere = forged(nsB, "forged-b", "victim-trainer", inB.getMetadata().getUid());
+    Pod forgedHere = forged(nsA, "forged-a", "decoy-trainer", decoy.getMetadata().getUid());
     for (Pod p : List.of(forgedElsewhere, forgedHere)) {
       client.resource(p).create();
       preempt(p.getMetadata().getNamespace(), p.getMetadata().getName());
@@ -368,17 +371,22 @@ class TenancyIT {
             .getItems()
             .get(0);
     preempt(nsA, own.getMetadata().getName());
+    // The Job replaces the preempted pod: two real attempts, one preemption, no failure.
     await()
         .atMost(WAIT)
         .untilAsserted(
-            () -> assertThat(get(nsA, "victim").getStatus().training.preemptions).isEqualTo(1));
-    var t = get(nsA, "victim").getStatus().training;
-    assertThat(t.attempts).isEqualTo(1);
-    assertThat(t.failures).isZero();
+            () -> {
+              var t = get(nsA, "victim").getStatus().training;
+              assertThat(t.preemptions).isEqualTo(1);
+              assertThat(t.attempts).isEqualTo(2);
+            });
+    assertThat(get(nsA, "victim").getStatus().training.failures).isZero();
+    assertThat(client.pods().inNamespace(nsB).withName("forged-b").get()).isNotNull();
+    assertThat(client.pods().inNamespace(nsA).withName("forged-a").get()).isNotNull();
     assertThat(get(nsA, "victim").getStatus().phase).isEqualTo(Phase.Training);
   }
 
-  static Pod forged(String ns, String name, String jobUid) {
+  static Pod forged(String ns, String name, String jobName, String jobUid) {
     return new PodBuilder()
         .withNewMetadata()
         .withName(name)
@@ -396,7 +404,7 @@ class TenancyIT {
         .addNewOwnerReference()
         .withApiVersion("batch/v1")
         .withKind("Job")
-        .withName("victim-trainer")
+        .withName(jobName)
         .withUid(jobUid)
         .withController(true)
         .endOwnerReference()
@@ -411,7 +419,10 @@ class TenancyIT {
         .build();
   }
 
-  /** What the scheduler writes on a pod it preempts (a strategic merge, no read-modify-write). */
+  /**
+   * What a preempted pod ends as: Failed with DisruptionTarget (a strategic merge, no
+   * read-modify-write).
+   */
   static void preempt(String ns, String name) {
     client
         .pods()
@@ -420,8 +431,9 @@ class TenancyIT {
         .subresource("status")
         .patch(
             PatchContext.of(PatchType.STRATEGIC_MERGE),
-            "{\"status\": {\"conditions\": [{\"type\": \"DisruptionTarget\", \"status\":"
-                + " \"True\", \"reason\": \"PreemptionByScheduler\"}]}}");
+            "{\"status\": {\"phase\": \"Failed\", \"conditions\": [{\"type\":"
+                + " \"DisruptionTarget\", \"status\": \"True\", \"reason\":"
+                + " \"PreemptionByScheduler\"}]}}");
   }
 
   /** Attacks 21-23: a ServiceAccount, ConfigMap or Job under the child's name that is not ours. */
