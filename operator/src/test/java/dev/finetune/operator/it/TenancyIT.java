@@ -362,14 +362,24 @@ class TenancyIT {
       preempt(p.getMetadata().getNamespace(), p.getMetadata().getName());
     }
     // The victim's own pod is preempted last: once that is counted, the forged ones were seen.
-    Pod own =
+    String realJob =
         client
-            .pods()
+            .batch()
+            .v1()
+            .jobs()
             .inNamespace(nsA)
-            .withLabel("batch.kubernetes.io/job-name", "victim-trainer")
-            .list()
-            .getItems()
-            .get(0);
+            .withName("victim-trainer")
+            .get()
+            .getMetadata()
+            .getUid();
+    Pod own =
+        client.pods().inNamespace(nsA).list().getItems().stream()
+            .filter(
+                p ->
+                    p.getMetadata().getOwnerReferences().stream()
+                        .anyMatch(r -> realJob.equals(r.getUid())))
+            .findFirst()
+            .orElseThrow();
     preempt(nsA, own.getMetadata().getName());
     // The Job replaces the preempted pod: two real attempts, one preemption, no failure.
     await()
