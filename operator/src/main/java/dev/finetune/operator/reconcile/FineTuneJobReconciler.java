@@ -5,7 +5,7 @@ import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.operator.OperatorConfig;
 import dev.finetune.operator.children.Labels;
-import dev.finetune.operator.children.Owners;
+import dev.finetune.operator.children.Ownership;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -18,17 +18,15 @@ import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,29 +59,26 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   @Override
   public List<EventSource<?, FineTuneJob>> prepareEventSources(
       EventSourceContext<FineTuneJob> context) {
-    return List.of(
-        owned(context, Job.class),
-        owned(context, ConfigMap.class),
-        owned(context, ServiceAccount.class),
+    InformerEventSource<Job, FineTuneJob> jobs = owned(context, Job.class);
+    // Pods are matched both ways through their Job (by UID), looked up in the caches when asked:
+    // a pod event that arrives before its Job is cached is still found on the next reconcile.
+    AtomicReference<InformerEventSource<Pod, FineTuneJob>> pods = new AtomicReference<>();
+    pods.set(
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Pod.class, FineTuneJob.class)
                 .withName("pods")
                 .withLabelSelector(Labels.SELECTOR)
-                .withSecondaryToPrimaryMapper(FineTuneJobReconciler::podOwner)
+                .withSecondaryToPrimaryMapper(pod -> Ownership.podOwner(pod, jobs::get))
+                .withPrimaryToSecondaryMapper(
+                    (FineTuneJob primary) ->
+                        Ownership.podsOf(
+                            primary,
+                            jobs::get,
+                            (ns, job) -> pods.get().list(ns, p -> Ownership.podOf(p, job))))
                 .build(),
             context));
-  }
-
-  /** Trainer pods belong to the Job, not to us: they name their FineTuneJob in annotations. */
-  static Set<ResourceID> podOwner(Pod pod) {
-    Map<String, String> a = pod.getMetadata().getAnnotations();
-    if (a == null || a.get(Owners.OWNER_NAME) == null) {
-      return Set.of();
-    }
-    return Set.of(
-        new ResourceID(
-            a.get(Owners.OWNER_NAME),
-            a.getOrDefault(Owners.OWNER_NAMESPACE, pod.getMetadata().getNamespace())));
+    return List.of(
+        jobs, owned(context, ConfigMap.class), owned(context, ServiceAccount.class), pods.get());
   }
 
   private static <R extends io.fabric8.kubernetes.api.model.HasMetadata>

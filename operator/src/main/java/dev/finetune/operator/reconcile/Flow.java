@@ -15,6 +15,7 @@ import dev.finetune.operator.reconcile.steps.EvaluateStep;
 import dev.finetune.operator.reconcile.steps.ObserveTrainingStep;
 import dev.finetune.operator.reconcile.steps.SelectAcceleratorStep;
 import dev.finetune.operator.reconcile.steps.StartStep;
+import dev.finetune.operator.reconcile.steps.TenancyGuard;
 import dev.finetune.operator.reconcile.steps.ValidateDatasetStep;
 import java.util.Optional;
 
@@ -40,8 +41,16 @@ public final class Flow {
     this.evaluate = new EvaluateStep(ports.evaluation());
   }
 
-  /** The next step, or empty when the job is finished. */
+  /**
+   * The next step, or empty when the job is finished. Every step runs behind the {@link
+   * TenancyGuard}: nothing is read, created or granted for a spec outside what its namespace was
+   * given.
+   */
   public Optional<Step> next(FineTuneJobStatus status) {
+    return step(status).map(TenancyGuard::new);
+  }
+
+  private Optional<Step> step(FineTuneJobStatus status) {
     Phase phase = status.phase == null ? Phase.Pending : status.phase;
     return switch (phase) {
       case Pending -> Optional.of(start);

@@ -54,12 +54,15 @@ class CapacityAndIdentityIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
+    bucket = gcs.server().newBucket("capdata");
     ns =
         LocalCluster.namespace(
             "capacity",
             Map.of(
-                "finetune.dev/allowed-gcp-service-accounts", "*@proj-1.iam.gserviceaccount.com"));
-    bucket = gcs.server().newBucket("capdata");
+                "finetune.dev/allowed-gcp-service-accounts",
+                "*@proj-1.iam.gserviceaccount.com",
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     String line =
         "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
     gcs.server()

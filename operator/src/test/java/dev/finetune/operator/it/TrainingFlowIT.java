@@ -60,13 +60,15 @@ class TrainingFlowIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
+    bucket = gcs.server().newBucket("ftdata");
     ns =
         LocalCluster.namespace(
             "flow",
             Map.of(
                 "finetune.dev/allowed-gcp-service-accounts",
-                GSA + ", other@proj-1.iam.gserviceaccount.com"));
-    bucket = gcs.server().newBucket("ftdata");
+                GSA + ", other@proj-1.iam.gserviceaccount.com",
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     put("train.jsonl", validGemini(40));
     put("eval.jsonl", validGemini(8));
     put(

@@ -2,6 +2,7 @@ package dev.finetune.operator.reconcile.steps;
 
 import dev.finetune.api.v1alpha1.IdentitySpec;
 import dev.finetune.operator.children.Labels;
+import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.children.TrainerServiceAccount;
 import dev.finetune.operator.gcp.iam.NamespaceGsaPolicy;
 import dev.finetune.operator.reconcile.Conditions;
@@ -12,6 +13,7 @@ import dev.finetune.operator.reconcile.ports.IdentityBinding;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Provisioning (2/3): the job's Kubernetes service account, and its Google identity under the
@@ -53,6 +55,13 @@ public final class BindIdentityStep implements Step {
     }
 
     ServiceAccount sa = TrainerServiceAccount.desired(ctx.job());
+    if (ctx.secondary(ServiceAccount.class).isEmpty()) {
+      // Never take over a service account someone else made under the child's name.
+      Optional<String> taken = Ownership.foreign(ctx.client().resource(sa).get(), sa, ctx.job());
+      if (taken.isPresent()) {
+        return ctx.fail(Conditions.IDENTITY_BOUND, LaunchTrainerStep.NAME_IN_USE, taken.get());
+      }
+    }
     ctx.client().resource(sa).fieldManager(Labels.FIELD_MANAGER).forceConflicts().serverSideApply();
 
     IdentityBinding.Outcome outcome = binding.bind(ctx.job(), sa.getMetadata().getName(), allowed);
