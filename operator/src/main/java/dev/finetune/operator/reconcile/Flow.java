@@ -13,6 +13,7 @@ import dev.finetune.operator.reconcile.steps.BindIdentityStep;
 import dev.finetune.operator.reconcile.steps.EnsureCapacityStep;
 import dev.finetune.operator.reconcile.steps.EvaluateStep;
 import dev.finetune.operator.reconcile.steps.ObserveTrainingStep;
+import dev.finetune.operator.reconcile.steps.ReleaseGrantsStep;
 import dev.finetune.operator.reconcile.steps.SelectAcceleratorStep;
 import dev.finetune.operator.reconcile.steps.StartStep;
 import dev.finetune.operator.reconcile.steps.ValidateDatasetStep;
@@ -30,17 +31,24 @@ public final class Flow {
   private final Step capacity;
   private final Step train;
   private final Step evaluate;
+  private final Step release;
 
   public Flow(Ports ports) {
     this.validate = new ValidateDatasetStep(ports.dataset());
     this.select = new SelectAcceleratorStep(ports.sizing());
     this.identity = new BindIdentityStep(ports.identity());
     this.capacity = new EnsureCapacityStep(ports.capacity());
-    this.train = new ObserveTrainingStep(ports.progress(), ports.prices());
+    this.train = new ObserveTrainingStep(ports.progress(), ports.prices(), ports.capacity());
     this.evaluate = new EvaluateStep(ports.evaluation());
+    this.release = new ReleaseGrantsStep(ports.identity());
   }
 
-  /** The next step, or empty when the job is finished. */
+  /** The step that removes the job's IAM grants, also run on deletion. */
+  public Step release() {
+    return release;
+  }
+
+  /** The next step, or empty when the job is finished (and its grants released). */
   public Optional<Step> next(FineTuneJobStatus status) {
     Phase phase = status.phase == null ? Phase.Pending : status.phase;
     return switch (phase) {
@@ -57,7 +65,8 @@ public final class Flow {
       }
       case Training -> Optional.of(train);
       case Evaluating -> Optional.of(evaluate);
-      case Succeeded, Failed -> Optional.empty();
+      case Succeeded, Failed ->
+          ReleaseGrantsStep.pending(status).isEmpty() ? Optional.empty() : Optional.of(release);
     };
   }
 

@@ -51,7 +51,7 @@ public final class LaunchTrainerStep implements Step {
         Conditions.FALSE,
         "JobCreated",
         "trainer Job " + job.getMetadata().getName() + " created");
-    return StepResult.proceed();
+    return StepResult.persistThenProceed();
   }
 
   private static void createOnce(JobContext ctx, HasMetadata desired) {
