@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,7 @@ public final class FineTuneOperator implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final ScheduledExecutorService poolCollector;
   private final AtomicBoolean leading = new AtomicBoolean();
+  private final AtomicInteger collections = new AtomicInteger();
   private final FineTuneJobReconciler reconciler;
 
   public FineTuneOperator(
@@ -111,6 +113,7 @@ public final class FineTuneOperator implements AutoCloseable {
     poolCollector.scheduleWithFixedDelay(
         () -> {
           if (leading.get()) {
+            collections.incrementAndGet();
             collectIdlePools(client, config, ports);
           }
         },
@@ -154,6 +157,11 @@ public final class FineTuneOperator implements AutoCloseable {
   /** Whether this replica holds the lease (always, without leader election). */
   public boolean isLeader() {
     return leading.get();
+  }
+
+  /** How many times this replica has looked for idle node pools. */
+  public int idlePoolCollections() {
+    return collections.get();
   }
 
   public FineTuneJobReconciler reconciler() {
