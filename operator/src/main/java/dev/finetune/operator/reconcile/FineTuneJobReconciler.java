@@ -140,7 +140,9 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       if (!Objects.equals(phase, status.phase)) {
         changes.add(new JobEvents.PhaseChange(status.phase, status.message, reason(status)));
       }
-      if (!(result instanceof StepResult.Proceed p) || p.persistFirst()) {
+      // Done goes on too: a job that just finished still has its grants to release.
+      if (result instanceof StepResult.RequeueAfter
+          || (result instanceof StepResult.Proceed p && p.persistFirst())) {
         break;
       }
     }
