@@ -190,6 +190,21 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     }
     events.cleanupBlocked(context.getClient(), job, before, status, ctx.now());
     beforeStatusWrite.accept(job, status);
+    if (job.getMetadata().getDeletionTimestamp() != null) {
+      // Being deleted: no optimistic lock (the release is idempotent and the grants only
+      // shrink), so a concurrent edit of the object (an admin's annotation) cannot stall it.
+      context
+          .getClient()
+          .resource(statusPatch(job, status))
+          .subresource("status")
+          .patch(
+              new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder()
+                  .withForce(true)
+                  .withFieldManager(context.getControllerConfiguration().fieldManager())
+                  .withPatchType(io.fabric8.kubernetes.client.dsl.base.PatchType.SERVER_SIDE_APPLY)
+                  .build());
+      return;
+    }
     PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(
         job, statusPatch(job, status), context);
   }
