@@ -39,7 +39,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CapacityAndIdentityIT {
   static final String GSA = "trainer@proj-1.iam.gserviceaccount.com";
-  static final Duration WAIT = Duration.ofSeconds(90);
+  static final Duration WAIT = Duration.ofSeconds(180);
   static final String POOL = "ft-h100-x8-spot";
 
   @RegisterExtension static FakeGcsServerExtension gcs = new FakeGcsServerExtension();

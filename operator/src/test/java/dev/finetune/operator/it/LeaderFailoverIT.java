@@ -12,7 +12,6 @@ import dev.finetune.operator.gcp.nodepool.FakeClusterManager;
 import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
 import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.reconcile.Conditions;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -160,7 +159,7 @@ class LeaderFailoverIT {
     Instant killed2 = Instant.now();
     await().atMost(TAKEOVER).until(() -> c.operator().isLeader());
     assertThat(Duration.between(killed2, Instant.now())).isLessThan(TAKEOVER);
-    endPod(pods().get(0));
+    LocalCluster.succeedPod(ns, pods().get(0));
     await()
         .atMost(WAIT)
         .untilAsserted(
@@ -195,29 +194,5 @@ class LeaderFailoverIT {
                 "Training", 1L,
                 "Evaluating", 1L,
                 "Succeeded", 1L));
-  }
-
-  static void endPod(Pod pod) {
-    Pod fresh = client.pods().inNamespace(ns).withName(pod.getMetadata().getName()).get();
-    fresh.getStatus().setPhase("Succeeded");
-    fresh
-        .getStatus()
-        .setContainerStatuses(
-            List.of(
-                new ContainerStatusBuilder()
-                    .withName("trainer")
-                    .withImage(fresh.getSpec().getContainers().get(0).getImage())
-                    .withReady(false)
-                    .withRestartCount(0)
-                    .withNewState()
-                    .withNewTerminated()
-                    .withExitCode(0)
-                    .withReason("Completed")
-                    .withStartedAt(Instant.now().minusSeconds(60).toString())
-                    .withFinishedAt(Instant.now().toString())
-                    .endTerminated()
-                    .endState()
-                    .build()));
-    client.pods().inNamespace(ns).resource(fresh).updateStatus();
   }
 }

@@ -193,4 +193,29 @@ public final class LocalCluster {
       }
     }
   }
+
+  /** What the kubelet reports when the trainer exits 0. */
+  public static void succeedPod(String namespace, io.fabric8.kubernetes.api.model.Pod pod) {
+    var fresh = client().pods().inNamespace(namespace).withName(pod.getMetadata().getName()).get();
+    fresh.getStatus().setPhase("Succeeded");
+    fresh
+        .getStatus()
+        .setContainerStatuses(
+            List.of(
+                new io.fabric8.kubernetes.api.model.ContainerStatusBuilder()
+                    .withName("trainer")
+                    .withImage(fresh.getSpec().getContainers().get(0).getImage())
+                    .withReady(false)
+                    .withRestartCount(0)
+                    .withNewState()
+                    .withNewTerminated()
+                    .withExitCode(0)
+                    .withReason("Completed")
+                    .withStartedAt(java.time.Instant.now().minusSeconds(60).toString())
+                    .withFinishedAt(java.time.Instant.now().toString())
+                    .endTerminated()
+                    .endState()
+                    .build()));
+    client().pods().inNamespace(namespace).resource(fresh).updateStatus();
+  }
 }
