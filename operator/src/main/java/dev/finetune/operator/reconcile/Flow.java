@@ -13,6 +13,7 @@ import dev.finetune.operator.reconcile.steps.BindIdentityStep;
 import dev.finetune.operator.reconcile.steps.EnsureCapacityStep;
 import dev.finetune.operator.reconcile.steps.EvaluateStep;
 import dev.finetune.operator.reconcile.steps.ObserveTrainingStep;
+import dev.finetune.operator.reconcile.steps.ReleaseGrantsStep;
 import dev.finetune.operator.reconcile.steps.SelectAcceleratorStep;
 import dev.finetune.operator.reconcile.steps.StartStep;
 import dev.finetune.operator.reconcile.steps.TenancyGuard;
@@ -31,22 +32,34 @@ public final class Flow {
   private final Step capacity;
   private final Step train;
   private final Step evaluate;
+  private final Step release;
 
   public Flow(Ports ports) {
     this.validate = new ValidateDatasetStep(ports.dataset());
     this.select = new SelectAcceleratorStep(ports.sizing());
     this.identity = new BindIdentityStep(ports.identity());
     this.capacity = new EnsureCapacityStep(ports.capacity());
-    this.train = new ObserveTrainingStep(ports.progress(), ports.prices());
+    this.train = new ObserveTrainingStep(ports.progress(), ports.prices(), ports.capacity());
     this.evaluate = new EvaluateStep(ports.evaluation());
+    this.release = new ReleaseGrantsStep(ports.identity());
+  }
+
+  /** The step that removes the job's IAM grants, also run on deletion. */
+  public Step release() {
+    return release;
   }
 
   /**
-   * The next step, or empty when the job is finished. Every step runs behind the {@link
-   * TenancyGuard}: nothing is read, created or granted for a spec outside what its namespace was
-   * given.
+   * The next step, or empty when the job is finished (and its grants released). Every step up to
+   * the end of the run goes through the {@link TenancyGuard}: nothing is read, created or granted
+   * for a spec outside what its namespace was given. Releasing grants is not guarded: it only
+   * removes what status says was granted.
    */
   public Optional<Step> next(FineTuneJobStatus status) {
+    Phase phase = status.phase == null ? Phase.Pending : status.phase;
+    if (phase == Phase.Succeeded || phase == Phase.Failed) {
+      return ReleaseGrantsStep.pending(status).isEmpty() ? Optional.empty() : Optional.of(release);
+    }
     return step(status).map(TenancyGuard::new);
   }
 

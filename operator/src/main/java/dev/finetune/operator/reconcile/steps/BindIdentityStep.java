@@ -1,5 +1,7 @@
 package dev.finetune.operator.reconcile.steps;
 
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Grant;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.IdentityStatus;
 import dev.finetune.api.v1alpha1.IdentitySpec;
 import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.children.Ownership;
@@ -12,6 +14,8 @@ import dev.finetune.operator.reconcile.StepResult;
 import dev.finetune.operator.reconcile.ports.IdentityBinding;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -64,6 +68,12 @@ public final class BindIdentityStep implements Step {
     }
     ctx.client().resource(sa).fieldManager(Labels.FIELD_MANAGER).forceConflicts().serverSideApply();
 
+    if (recordIntent(ctx, binding.grants(ctx.job(), sa.getMetadata().getName()))) {
+      // Written to status before IAM is asked, so whatever happens next (a crash, a deletion)
+      // knows what to release.
+      return StepResult.persistThenProceed();
+    }
+
     IdentityBinding.Outcome outcome = binding.bind(ctx.job(), sa.getMetadata().getName(), allowed);
     if (outcome instanceof IdentityBinding.Bound b) {
       ctx.condition(Conditions.IDENTITY_BOUND, Conditions.TRUE, b.reason(), b.message());
@@ -82,5 +92,28 @@ public final class BindIdentityStep implements Step {
     }
     return ctx.notImplemented(
         Conditions.IDENTITY_BOUND, ((IdentityBinding.NotImplemented) outcome).what());
+  }
+
+  /** Adds the grants about to be made to status.identity; true when something was added. */
+  static boolean recordIntent(JobContext ctx, List<Grant> planned) {
+    if (planned.isEmpty()) {
+      return false;
+    }
+    IdentityStatus ids =
+        ctx.status().identity == null ? new IdentityStatus() : ctx.status().identity;
+    List<Grant> recorded = ids.grants == null ? new ArrayList<>() : new ArrayList<>(ids.grants);
+    if (recorded.containsAll(planned)) {
+      return false;
+    }
+    planned.stream().filter(g -> !recorded.contains(g)).forEach(recorded::add);
+    ids.grants = recorded;
+    ids.releasedAt = null;
+    ctx.status().identity = ids;
+    ctx.condition(
+        Conditions.IDENTITY_BOUND,
+        Conditions.FALSE,
+        "Granting",
+        "granting " + planned.size() + " IAM role(s): " + planned);
+    return true;
   }
 }

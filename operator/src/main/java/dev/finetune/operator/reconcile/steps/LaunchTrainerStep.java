@@ -62,6 +62,6 @@ public final class LaunchTrainerStep implements Step {
         Conditions.FALSE,
         "JobCreated",
         "trainer Job " + job.getMetadata().getName() + " created");
-    return StepResult.proceed();
+    return StepResult.persistThenProceed();
   }
 }
