@@ -22,7 +22,7 @@ class OwnershipTest {
   final Job trainer =
       new JobBuilder(
               TrainerJob.desired(
-                  ftj, "img", new TrainerJob.Placement("nvidia-l4", 1, true, null), 3, null))
+                  ftj, "img", new TrainerJob.Placement("nvidia-l4", 1, true, null), 3, null, false))
           .editMetadata()
           .withUid("job-uid")
           .endMetadata()
