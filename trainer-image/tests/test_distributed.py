@@ -27,6 +27,7 @@ def test_two_workers_train_and_report(tmp_path, tiny_model):
     steps = [line.split()[0] for line in res.stdout.splitlines() if line.startswith("step=")]
     assert steps == [f"step={i}/5" for i in range(1, 6)]  # printed once, by rank 0
     ckpt = tmp_path / "out/checkpoints/step-5"
-    assert (ckpt / "rng-0.pkl").is_file() and (ckpt / "rng-1.pkl").is_file()
+    assert all((ckpt / f"rng-{r}.{e}").is_file() for r in (0, 1) for e in ("json", "safetensors"))
+    assert not list(ckpt.glob("*.pkl"))
     assert "succeeded" in (tmp_path / "termination").read_text()
     assert len((tmp_path / "out/predictions/tuned.jsonl").read_text().splitlines()) == 2

@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import os
-import pickle
 import random
 import shutil
 import threading
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 from finetune_trainer import data as data_mod
-from finetune_trainer import evaluate
+from finetune_trainer import evaluate, rng_state
 from finetune_trainer import model as model_mod
 from finetune_trainer.config import JobConfig
 from finetune_trainer.errors import DataError, Preempted
@@ -361,8 +360,7 @@ class Run:
 
     def _save_checkpoint(self, peft_model: Any, optimizer: Any, scheduler: Any, step: int,
                          loss: float | None) -> None:
-        rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-               "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+        rng = rng_state.capture()  # before saving anything: the state training continues from
         local = self.workdir / "checkpoint-staging" / f"step-{step}"
         if self.dist.main:
             shutil.rmtree(local, ignore_errors=True)
@@ -374,11 +372,11 @@ class Run:
         # Each rank keeps its own RNG streams (dropout differs per rank).
         rank_dir = self.workdir / "checkpoint-staging" / f"step-{step}"
         rank_dir.mkdir(parents=True, exist_ok=True)
-        with open(rank_dir / f"rng-{self.dist.rank}.pkl", "wb") as f:
-            pickle.dump(rng, f)
+        # JSON and safetensors, never pickle: the bucket may be writable by others.
+        written = rng_state.save(rank_dir, self.dist.rank, rng)
         if self.dist.enabled and not self.dist.main:
-            self.out.write_bytes(f"{CHECKPOINTS}/step-{step}/rng-{self.dist.rank}.pkl",
-                                 (rank_dir / f"rng-{self.dist.rank}.pkl").read_bytes())
+            for f in written:
+                self.out.write_bytes(f"{CHECKPOINTS}/step-{step}/{f.name}", f.read_bytes())
         self.dist.barrier()
         if self.dist.main:
             (local / STATE_FILE).write_text(json.dumps({
@@ -412,16 +410,11 @@ class Run:
             set_peft_model_state_dict(peft_model, weights)
             optimizer.load_state_dict(torch.load(local / "optimizer.pt", map_location=dev, weights_only=True))
             scheduler.load_state_dict(torch.load(local / "scheduler.pt", weights_only=True))
-            rng_file = local / f"rng-{self.dist.rank}.pkl"
-            if rng_file.is_file():
-                with open(rng_file, "rb") as f:
-                    rng = pickle.load(f)
-                random.setstate(rng["python"])
-                np.random.set_state(rng["numpy"])
-                torch.set_rng_state(rng["torch"])
-                if rng["cuda"] is not None and torch.cuda.is_available():
-                    torch.cuda.set_rng_state_all(rng["cuda"])
-            else:
+            try:
+                restored = rng_state.restore(local, self.dist.rank)
+            except rng_state.BadRngState as e:
+                raise DataError(self.out.describe(rel), None, str(e)) from None
+            if not restored:
                 log.warning("checkpoint %s has no RNG state for rank %d", rel, self.dist.rank)
             self.last_checkpoint = self.out.describe(f"{CHECKPOINTS}/step-{step}/")
             print(f"resumed from checkpoint step-{step}", flush=True)

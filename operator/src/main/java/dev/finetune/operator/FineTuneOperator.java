@@ -5,6 +5,7 @@ import dev.finetune.operator.health.HttpEndpoints;
 import dev.finetune.operator.reconcile.FineTuneJobReconciler;
 import dev.finetune.operator.reconcile.Flow;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
@@ -17,6 +18,8 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,9 +33,28 @@ public final class FineTuneOperator implements AutoCloseable {
   private final HttpEndpoints http;
   private final PrometheusMeterRegistry registry;
   private final ScheduledExecutorService poolCollector;
+  private final AtomicBoolean leading = new AtomicBoolean();
+  private final AtomicInteger collections = new AtomicInteger();
+  private final FineTuneJobReconciler reconciler;
 
   public FineTuneOperator(
       KubernetesClient client, OperatorConfig config, Flow.Ports ports, String httpHost)
+      throws IOException {
+    this(client, config, ports, httpHost, null, true);
+  }
+
+  /**
+   * @param identity this replica's name in the leader Lease (null: $HOSTNAME)
+   * @param exitOnStopLeading end the process when the lease is lost (production: yes, so that two
+   *     replicas never reconcile at once; tests that run replicas in one JVM: no)
+   */
+  public FineTuneOperator(
+      KubernetesClient client,
+      OperatorConfig config,
+      Flow.Ports ports,
+      String httpHost,
+      String identity,
+      boolean exitOnStopLeading)
       throws IOException {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     MicrometerMetrics metrics =
@@ -46,10 +68,21 @@ public final class FineTuneOperator implements AutoCloseable {
                   .withStopOnInformerErrorDuringStartup(true);
               if (config.leaderElection()) {
                 o.withLeaderElectionConfiguration(
-                    new LeaderElectionConfiguration(LEASE_NAME, config.leaseNamespace()));
+                    new LeaderElectionConfiguration(
+                        LEASE_NAME,
+                        config.leaseNamespace(),
+                        LeaderElectionConfiguration.LEASE_DURATION_DEFAULT_VALUE,
+                        LeaderElectionConfiguration.RENEW_DEADLINE_DEFAULT_VALUE,
+                        LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE,
+                        identity,
+                        new LeaderCallbacks(
+                            () -> leading.set(true), () -> leading.set(false), leader -> {}),
+                        exitOnStopLeading));
+              } else {
+                leading.set(true);
               }
             });
-    FineTuneJobReconciler reconciler = new FineTuneJobReconciler(config, ports, Clock.systemUTC());
+    reconciler = new FineTuneJobReconciler(config, ports, Clock.systemUTC());
     operator.register(
         reconciler,
         o -> {
@@ -75,8 +108,18 @@ public final class FineTuneOperator implements AutoCloseable {
               return t;
             });
     long every = Math.max(1000, Math.min(60_000, config.nodePoolIdleTtl().toMillis() / 4));
+    // Only the leader collects: a standby that deleted "idle" pools would race the leader handing
+    // the pool to a job it has not written to status yet.
     poolCollector.scheduleWithFixedDelay(
-        () -> collectIdlePools(client, config, ports), every, every, TimeUnit.MILLISECONDS);
+        () -> {
+          if (leading.get()) {
+            collections.incrementAndGet();
+            collectIdlePools(client, config, ports);
+          }
+        },
+        every,
+        every,
+        TimeUnit.MILLISECONDS);
   }
 
   /**
@@ -109,6 +152,20 @@ public final class FineTuneOperator implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("node pool collection failed: {}", e.getMessage());
     }
+  }
+
+  /** Whether this replica holds the lease (always, without leader election). */
+  public boolean isLeader() {
+    return leading.get();
+  }
+
+  /** How many times this replica has looked for idle node pools. */
+  public int idlePoolCollections() {
+    return collections.get();
+  }
+
+  public FineTuneJobReconciler reconciler() {
+    return reconciler;
   }
 
   public void start() {

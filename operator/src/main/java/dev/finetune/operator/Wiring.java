@@ -3,7 +3,6 @@ package dev.finetune.operator;
 import dev.finetune.operator.cost.PriceTable;
 import dev.finetune.operator.dataset.DatasetValidationResult;
 import dev.finetune.operator.gcp.iam.BucketIamBinder;
-import dev.finetune.operator.gcp.iam.IamResult;
 import dev.finetune.operator.gcp.iam.WorkloadIdentityBinder;
 import dev.finetune.operator.gcp.nodepool.GkeNodePoolConfig;
 import dev.finetune.operator.gcp.nodepool.GkeNodePoolManager;
@@ -16,6 +15,7 @@ import dev.finetune.operator.reconcile.adapters.AsyncWork;
 import dev.finetune.operator.reconcile.adapters.ExternalIdentityBinding;
 import dev.finetune.operator.reconcile.adapters.GcpIdentityBinding;
 import dev.finetune.operator.reconcile.adapters.GkeCapacity;
+import dev.finetune.operator.reconcile.adapters.Lazy;
 import dev.finetune.operator.reconcile.adapters.ModelSizing;
 import dev.finetune.operator.reconcile.adapters.StorageDatasetCheck;
 import dev.finetune.operator.reconcile.adapters.StorageEvaluation;
@@ -31,13 +31,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /** Chooses the implementation of each outside system from the operator configuration. */
 public final class Wiring {
-  private static final Logger LOG = LoggerFactory.getLogger(Wiring.class);
-
   private Wiring() {}
 
   /**
@@ -106,52 +102,22 @@ public final class Wiring {
   }
 
   private static Capacity capacity(OperatorConfig config, GcpClients gcp) {
-    try {
-      return new GkeCapacity(
-          gcp.nodePools().get(),
-          new AsyncWork<PoolStatus>("node-pools", 2),
-          config.nodePoolIdleTtl(),
-          Clock.systemUTC());
-    } catch (RuntimeException e) {
-      String message =
-          "no GKE client ("
-              + e.getMessage()
-              + "); give the operator Google credentials"
-              + " (see docs/gcp-permissions.md) or use hardware.provisioning existing";
-      LOG.warn("managed node pools unavailable: {}", message);
-      return (accelerator, gpus, spot, attempt) -> new Capacity.Failed("GkeUnavailable", message);
-    }
+    return new GkeCapacity(
+        Lazy.of(gcp.nodePools()),
+        new AsyncWork<PoolStatus>("node-pools", 2),
+        config.nodePoolIdleTtl(),
+        Clock.systemUTC());
   }
 
   private static IdentityBinding identity(OperatorConfig config, GcpClients gcp) {
     if ("external".equals(config.iamMode())) {
       return new ExternalIdentityBinding();
     }
-    try {
-      return new GcpIdentityBinding(
-          gcp.serviceAccountIam().get(),
-          new BucketIamBinder(gcp.storage().storage()),
-          config.gcpProject(),
-          config.gcpProjectNumber(),
-          new AsyncWork<IamResult>("iam", 2));
-    } catch (RuntimeException e) {
-      String message =
-          "no IAM client ("
-              + e.getMessage()
-              + "); give the operator Google credentials or set"
-              + " FINETUNE_IAM_MODE=external";
-      LOG.warn("IAM binding unavailable: {}", message);
-      return new IdentityBinding() {
-        @Override
-        public Outcome bind(dev.finetune.api.v1alpha1.FineTuneJob job, String ksa, String allowed) {
-          return new Failed("IamUnavailable", message);
-        }
-
-        @Override
-        public Outcome release(dev.finetune.api.v1alpha1.FineTuneJob job, String ksa) {
-          return new Bound("NothingBound", "no IAM client, nothing was bound");
-        }
-      };
-    }
+    return new GcpIdentityBinding(
+        Lazy.of(gcp.serviceAccountIam()),
+        Lazy.of(() -> new BucketIamBinder(gcp.storage().storage())),
+        config.gcpProject(),
+        config.gcpProjectNumber(),
+        new AsyncWork<GcpIdentityBinding.Tagged>("iam", 2));
   }
 }

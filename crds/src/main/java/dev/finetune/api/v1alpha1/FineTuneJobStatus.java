@@ -23,7 +23,9 @@ public class FineTuneJobStatus {
 
   @JsonPropertyDescription(
       "kstatus-style conditions: DatasetValid, AcceleratorSelected, IdentityBound, CapacityReady,"
-          + " TrainingComplete, EvaluationComplete, QualityGatePassed and Ready.")
+          + " TrainingComplete, EvaluationComplete, QualityGatePassed and Ready; kstatus's"
+          + " Reconciling and Stalled (abnormal-true); CleanupBlocked while IAM grants cannot be"
+          + " released.")
   public List<Condition> conditions = new ArrayList<>();
 
   @JsonPropertyDescription("What validation found in the data.")
@@ -43,6 +45,11 @@ public class FineTuneJobStatus {
 
   @JsonPropertyDescription("GPU time used and its estimated price.")
   public CostStatus cost;
+
+  @JsonPropertyDescription(
+      "The IAM grants made for this job, recorded before they are made and removed once they"
+          + " are released (at the end of the run or on deletion).")
+  public IdentityStatus identity;
 
   @JsonPropertyDescription("When the operator first saw the job (RFC 3339).")
   public String startTime;
@@ -115,14 +122,28 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Name of the batch/v1 Job running the trainer.")
     public String jobName;
 
-    @JsonPropertyDescription("Trainer pods started, including restarts after preemption.")
+    @JsonPropertyDescription(
+        "Trainer pods started, including restarts after preemption. Never goes down, also when"
+            + " the pods of earlier attempts are garbage-collected.")
     public Integer attempts;
 
-    @JsonPropertyDescription("Trainer pods evicted by spot preemption or node maintenance.")
+    @JsonPropertyDescription(
+        "Trainer pods evicted by spot preemption or node maintenance (monotonic).")
     public Integer preemptions;
 
-    @JsonPropertyDescription("Failed trainer pods (not counting preemptions).")
+    @JsonPropertyDescription("Failed trainer pods, not counting preemptions (monotonic).")
     public Integer failures;
+
+    @JsonPropertyDescription(
+        "GPU-seconds of the trainer pods that have ended (monotonic); running pods are added"
+            + " when they end.")
+    public Double gpuSeconds;
+
+    @JsonPropertyDescription(
+        "UIDs of existing trainer pods already counted; a UID ending in /ended had its end"
+            + " counted too. Pods that are gone are dropped from the list, never from the"
+            + " counters.")
+    public List<String> countedPods;
 
     public Long step;
     public Long totalSteps;
@@ -191,6 +212,57 @@ public class FineTuneJobStatus {
 
     @JsonPropertyDescription("The exact model commit trained on, from manifest.json.")
     public String resolvedRevision;
+  }
+
+  /** The IAM grants of a job. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class IdentityStatus {
+    @JsonPropertyDescription("Grants made (or being made) and not yet released.")
+    public List<Grant> grants;
+
+    @JsonPropertyDescription("When the grants were released (RFC 3339).")
+    public String releasedAt;
+  }
+
+  /** One IAM grant: member gets role on resource. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Grant {
+    @JsonPropertyDescription("serviceAccount (a Google service account) or bucket.")
+    public String kind;
+
+    @JsonPropertyDescription("The service account email or the bucket name.")
+    public String resource;
+
+    public String role;
+    public String member;
+
+    public Grant() {}
+
+    public Grant(String kind, String resource, String role, String member) {
+      this.kind = kind;
+      this.resource = resource;
+      this.role = role;
+      this.member = member;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Grant g
+          && java.util.Objects.equals(kind, g.kind)
+          && java.util.Objects.equals(resource, g.resource)
+          && java.util.Objects.equals(role, g.role)
+          && java.util.Objects.equals(member, g.member);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Objects.hash(kind, resource, role, member);
+    }
+
+    @Override
+    public String toString() {
+      return member + " " + role + " on " + kind + " " + resource;
+    }
   }
 
   /** Cost. */

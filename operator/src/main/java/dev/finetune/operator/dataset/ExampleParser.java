@@ -84,9 +84,7 @@ final class ExampleParser {
           case "messages" -> messages = true;
           case "prompt", "completion" -> prompt = true;
           default -> {
-            if (keys.size() < 8) {
-              keys.add("\"" + name + "\"");
-            }
+            keys.add(name);
           }
         }
         p.nextToken();
@@ -111,7 +109,7 @@ final class ExampleParser {
         "cannot detect the dataset format: the first example has none of the keys \"contents\""
             + " (gemini), \"messages\" (messages) or \"prompt\"/\"completion\""
             + " (prompt-completion)"
-            + (keys.isEmpty() ? "" : "; found " + String.join(", ", keys))
+            + (keys.isEmpty() ? "" : "; found " + keys.size() + " other key(s)")
             + "; set the format explicitly",
         true);
   }
@@ -236,8 +234,7 @@ final class ExampleParser {
       boolean assistant = "assistant".equals(role);
       if (!system && !user && !assistant) {
         throw new LineError(
-            msgPath(i) + ".role",
-            "unknown role \"" + role + "\"; expected \"system\", \"user\" or \"assistant\"");
+            msgPath(i) + ".role", "unknown role; expected \"system\", \"user\" or \"assistant\"");
       }
       if (system) {
         if (i != 0) {
@@ -375,8 +372,7 @@ final class ExampleParser {
       }
       boolean user = "user".equals(role);
       if (!user && !"model".equals(role)) {
-        throw new LineError(
-            turnPath(i) + ".role", "unknown role \"" + role + "\"; expected \"user\" or \"model\"");
+        throw new LineError(turnPath(i) + ".role", "unknown role; expected \"user\" or \"model\"");
       }
       if (i == 0 && !user) {
         throw new LineError(
@@ -684,27 +680,13 @@ final class ExampleParser {
       return new LineError(path, "truncated JSON: the line ends before the JSON value is complete");
     }
     String m = e.getOriginalMessage();
-    if (m == null) {
-      m = e.getClass().getSimpleName();
-    }
-    if (m.startsWith("Duplicate field '")) {
+    if (m != null && m.startsWith("Duplicate field '")) {
       int q = m.indexOf('\'', 17);
-      String name = q > 17 ? m.substring(17, q) : "?";
+      String name = JsonErrors.field(q > 17 ? m.substring(17, q) : null);
       return new LineError(
           path, "duplicate key \"" + name + "\"; each key may appear only once per object");
     }
-    int nl = m.indexOf('\n');
-    if (nl >= 0) {
-      m = m.substring(0, nl);
-    }
-    int marker = m.indexOf(" (start marker at");
-    if (marker >= 0) {
-      m = m.substring(0, marker);
-    }
-    if (e.getLocation() != null && e.getLocation().getColumnNr() > 0) {
-      m = m + " (at byte " + e.getLocation().getColumnNr() + " of the line)";
-    }
-    return new LineError(path, "invalid JSON: " + m);
+    return new LineError(path, "invalid JSON: " + JsonErrors.describe(e));
   }
 
   /** {@code contents[2].parts[0].text} for the parser's current position. */
@@ -714,7 +696,7 @@ final class ExampleParser {
       if (c.inArray()) {
         segs.add("[" + Math.max(0, c.getCurrentIndex()) + "]");
       } else if (c.inObject() && c.getCurrentName() != null) {
-        segs.add("." + c.getCurrentName());
+        segs.add("." + JsonErrors.field(c.getCurrentName()));
       }
     }
     StringBuilder sb = new StringBuilder();

@@ -77,7 +77,8 @@ public final class JsonLines {
         throw new MalformedLineException("unexpected content after the JSON object");
       }
     } catch (JsonProcessingException e) {
-      throw new MalformedLineException("invalid JSON: " + e.getOriginalMessage());
+      throw new MalformedLineException(
+          "invalid JSON: " + dev.finetune.operator.dataset.JsonErrors.describe(e));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

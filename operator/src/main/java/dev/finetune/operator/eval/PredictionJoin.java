@@ -111,7 +111,7 @@ public final class PredictionJoin {
                     Side.TUNED,
                     entry.line,
                     id,
-                    "id " + quote(id) + " is not in the baseline predictions"));
+                    "its id is not in the baseline predictions"));
             return;
           }
           matched.put(id, entry);
@@ -122,7 +122,7 @@ public final class PredictionJoin {
                     Side.TUNED,
                     entry.line,
                     id,
-                    "id " + quote(id) + " has a different reference than baseline line " + b.line));
+                    "its reference differs from that of the same id on baseline line " + b.line));
           }
         });
     List<Row> rows = new ArrayList<>(matched.size());
@@ -135,7 +135,7 @@ public final class PredictionJoin {
                 Side.BASELINE,
                 e.getValue().line,
                 e.getKey(),
-                "id " + quote(e.getKey()) + " has no tuned prediction"));
+                "its id has no tuned prediction"));
       } else {
         rows.add(
             new Row(e.getKey(), e.getValue().reference, e.getValue().prediction, t.prediction));
@@ -172,14 +172,6 @@ public final class PredictionJoin {
 
   private static Problem duplicate(Side side, long line, String id, long firstLine) {
     return new Problem(
-        Kind.DUPLICATE_ID,
-        side,
-        line,
-        id,
-        "duplicate id " + quote(id) + " (first seen on line " + firstLine + ")");
-  }
-
-  private static String quote(String id) {
-    return "\"" + id + "\"";
+        Kind.DUPLICATE_ID, side, line, id, "duplicate id (first seen on line " + firstLine + ")");
   }
 }

@@ -18,6 +18,15 @@ public final class Conditions {
   public static final String QUALITY_GATE_PASSED = "QualityGatePassed";
   public static final String READY = "Ready";
 
+  /** kstatus: the controller is working towards the desired state (abnormal-true). */
+  public static final String RECONCILING = "Reconciling";
+
+  /** kstatus: the controller cannot make progress without help (abnormal-true). */
+  public static final String STALLED = "Stalled";
+
+  /** The job's IAM grants could not be released; the message says how to unblock it. */
+  public static final String CLEANUP_BLOCKED = "CleanupBlocked";
+
   public static final String TRUE = "True";
   public static final String FALSE = "False";
   public static final String UNKNOWN = "Unknown";

@@ -3,9 +3,11 @@ package dev.finetune.operator.reconcile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.operator.OperatorConfig;
 import dev.finetune.operator.children.Labels;
-import dev.finetune.operator.children.Owners;
+import dev.finetune.operator.children.Ownership;
+import dev.finetune.operator.reconcile.steps.ReleaseGrantsStep;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -15,20 +17,23 @@ import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,12 +48,16 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       new ObjectMapper()
           .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
   private static final Duration PROCEED = Duration.ofMillis(50);
+  static final int MAX_STEPS_PER_RECONCILE = 12;
+  static final Duration MIN_ERROR_BACKOFF = Duration.ofSeconds(2);
+  static final Duration MAX_ERROR_BACKOFF = Duration.ofMinutes(5);
 
   private final OperatorConfig config;
   private final Flow.Ports ports;
   private final Flow flow;
   private final Clock clock;
   private final JobEvents events;
+  private volatile BiConsumer<FineTuneJob, FineTuneJobStatus> beforeStatusWrite = (j, s) -> {};
 
   public FineTuneJobReconciler(OperatorConfig config, Flow.Ports ports, Clock clock) {
     this.config = config;
@@ -61,29 +70,26 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   @Override
   public List<EventSource<?, FineTuneJob>> prepareEventSources(
       EventSourceContext<FineTuneJob> context) {
-    return List.of(
-        owned(context, Job.class),
-        owned(context, ConfigMap.class),
-        owned(context, ServiceAccount.class),
+    InformerEventSource<Job, FineTuneJob> jobs = owned(context, Job.class);
+    // Pods are matched both ways through their Job (by UID), looked up in the caches when asked:
+    // a pod event that arrives before its Job is cached is still found on the next reconcile.
+    AtomicReference<InformerEventSource<Pod, FineTuneJob>> pods = new AtomicReference<>();
+    pods.set(
         new InformerEventSource<>(
             InformerEventSourceConfiguration.from(Pod.class, FineTuneJob.class)
                 .withName("pods")
                 .withLabelSelector(Labels.SELECTOR)
-                .withSecondaryToPrimaryMapper(FineTuneJobReconciler::podOwner)
+                .withSecondaryToPrimaryMapper(pod -> Ownership.podOwner(pod, jobs::get))
+                .withPrimaryToSecondaryMapper(
+                    (FineTuneJob primary) ->
+                        Ownership.podsOf(
+                            primary,
+                            jobs::get,
+                            (ns, job) -> pods.get().list(ns, p -> Ownership.podOf(p, job))))
                 .build(),
             context));
-  }
-
-  /** Trainer pods belong to the Job, not to us: they name their FineTuneJob in annotations. */
-  static Set<ResourceID> podOwner(Pod pod) {
-    Map<String, String> a = pod.getMetadata().getAnnotations();
-    if (a == null || a.get(Owners.OWNER_NAME) == null) {
-      return Set.of();
-    }
-    return Set.of(
-        new ResourceID(
-            a.get(Owners.OWNER_NAME),
-            a.getOrDefault(Owners.OWNER_NAMESPACE, pod.getMetadata().getNamespace())));
+    return List.of(
+        jobs, owned(context, ConfigMap.class), owned(context, ServiceAccount.class), pods.get());
   }
 
   private static <R extends io.fabric8.kubernetes.api.model.HasMetadata>
@@ -98,6 +104,14 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
         context);
   }
 
+  /**
+   * Fault injection for tests: runs after the steps of a reconcile and before its status is written
+   * (an exception here is a crash between a step's side effect and its status).
+   */
+  public void beforeStatusWrite(BiConsumer<FineTuneJob, FineTuneJobStatus> hook) {
+    this.beforeStatusWrite = hook == null ? (j, s) -> {} : hook;
+  }
+
   @Override
   public UpdateControl<FineTuneJob> reconcile(FineTuneJob job, Context<FineTuneJob> context) {
     FineTuneJobStatus before = job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus();
@@ -106,33 +120,31 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     JobContext ctx =
         new JobContext(job, status, context, context.getClient(), config, clock.instant());
 
-    Optional<Step> step = flow.next(status);
-    StepResult result = step.map(s -> runStep(s, ctx)).orElse(StepResult.done());
-
-    if (!Objects.equals(before.phase, status.phase)) {
-      LOG.info(
-          "{}/{}: {} -> {}: {}",
-          job.getMetadata().getNamespace(),
-          job.getMetadata().getName(),
-          before.phase,
-          status.phase,
-          status.message);
-      events.phaseChanged(context.getClient(), job, status, ctx.now());
+    // Steps that finish at once run in one reconcile, so a job writes its status once per wait,
+    // not once per step. A step that must be recorded before anything else happens stops the run.
+    List<JobEvents.PhaseChange> changes = new ArrayList<>();
+    StepResult result = StepResult.done();
+    for (int i = 0; i < MAX_STEPS_PER_RECONCILE; i++) {
+      Optional<Step> step = flow.next(status);
+      if (step.isEmpty()) {
+        result = StepResult.done();
+        break;
+      }
+      Phase phase = status.phase;
+      result = runStep(step.get(), ctx);
+      if (!Objects.equals(phase, status.phase)) {
+        changes.add(new JobEvents.PhaseChange(status.phase, status.message, reason(status)));
+      }
+      // Done goes on too: a job that just finished still has its grants to release.
+      if (result instanceof StepResult.RequeueAfter
+          || (result instanceof StepResult.Proceed p && p.persistFirst())) {
+        break;
+      }
     }
+    Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());
+    write(job, context, before, status, changes, ctx);
 
-    UpdateControl<FineTuneJob> control;
-    if (same(before, status)) {
-      control = UpdateControl.noUpdate();
-    } else {
-      FineTuneJob patch = new FineTuneJob();
-      patch.setMetadata(
-          new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-              .withName(job.getMetadata().getName())
-              .withNamespace(job.getMetadata().getNamespace())
-              .build());
-      patch.setStatus(status);
-      control = UpdateControl.patchStatus(patch);
-    }
+    UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
     if (result instanceof StepResult.Proceed) {
       return control.rescheduleAfter(PROCEED);
     }
@@ -140,6 +152,77 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       return control.rescheduleAfter(r.delay());
     }
     return control;
+  }
+
+  /**
+   * Records the Events, then writes the status and caches the written object, so that the next
+   * reconcile sees it (and does not run the previous step again). Events are named after what they
+   * record: after a crash between them and the status, the rerun records nothing twice. Nothing is
+   * written when nothing changed; the running part of the cost rides along with other changes
+   * instead of causing writes by the passing of time alone.
+   */
+  private void write(
+      FineTuneJob job,
+      Context<FineTuneJob> context,
+      FineTuneJobStatus before,
+      FineTuneJobStatus status,
+      List<JobEvents.PhaseChange> changes,
+      JobContext ctx) {
+    FineTuneJobStatus probe = copy(status);
+    probe.cost = before.cost;
+    if (same(before, probe)) {
+      status.cost = before.cost;
+      return;
+    }
+    for (JobEvents.PhaseChange c : changes) {
+      LOG.info(
+          "{}/{}: -> {}: {}",
+          job.getMetadata().getNamespace(),
+          job.getMetadata().getName(),
+          c.phase(),
+          c.message());
+      events.phaseChanged(context.getClient(), job, c, ctx.now());
+    }
+    events.cleanupBlocked(context.getClient(), job, before, status, ctx.now());
+    beforeStatusWrite.accept(job, status);
+    if (job.getMetadata().getDeletionTimestamp() != null) {
+      // Being deleted: no optimistic lock (the release is idempotent and the grants only
+      // shrink), so a concurrent edit of the object (an admin's annotation) cannot stall it.
+      context
+          .getClient()
+          .resource(statusPatch(job, status))
+          .subresource("status")
+          .patch(
+              new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder()
+                  .withForce(true)
+                  .withFieldManager(context.getControllerConfiguration().fieldManager())
+                  .withPatchType(io.fabric8.kubernetes.client.dsl.base.PatchType.SERVER_SIDE_APPLY)
+                  .build());
+      return;
+    }
+    PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(
+        job, statusPatch(job, status), context);
+  }
+
+  private static FineTuneJob statusPatch(FineTuneJob job, FineTuneJobStatus status) {
+    FineTuneJob patch = new FineTuneJob();
+    patch.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+            .withName(job.getMetadata().getName())
+            .withNamespace(job.getMetadata().getNamespace())
+            .build());
+    patch.setStatus(status);
+    return patch;
+  }
+
+  /** The reason a Failed job gives (its Ready condition's), else the phase. */
+  private static String reason(FineTuneJobStatus status) {
+    if (status.phase == Phase.Failed) {
+      return Conditions.get(status, Conditions.READY)
+          .map(io.fabric8.kubernetes.api.model.Condition::getReason)
+          .orElse("Failed");
+    }
+    return String.valueOf(status.phase);
   }
 
   private StepResult runStep(Step step, JobContext ctx) {
@@ -151,23 +234,81 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     return step.run(ctx);
   }
 
+  /**
+   * An exception out of a reconcile (a 403 from RBAC, an admission webhook's refusal, the API
+   * server away) is written into status (message, and Stalled=True with reason ReconcileError), and
+   * the job is tried again with a backoff that grows with the time it has been failing, up to five
+   * minutes, instead of JOSDK's few retries followed by silence.
+   */
+  @Override
+  public ErrorStatusUpdateControl<FineTuneJob> updateErrorStatus(
+      FineTuneJob job, Context<FineTuneJob> context, Exception e) {
+    FineTuneJobStatus status =
+        copy(job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus());
+    Instant now = clock.instant();
+    Duration failing =
+        Conditions.get(status, Conditions.STALLED)
+            .filter(c -> Conditions.TRUE.equals(c.getStatus()))
+            .filter(c -> Kstatus.RECONCILE_ERROR.equals(c.getReason()))
+            .map(c -> Duration.between(Instant.parse(c.getLastTransitionTime()), now))
+            .orElse(Duration.ZERO);
+    Duration delay = failing.compareTo(MIN_ERROR_BACKOFF) < 0 ? MIN_ERROR_BACKOFF : failing;
+    if (delay.compareTo(MAX_ERROR_BACKOFF) > 0) {
+      delay = MAX_ERROR_BACKOFF;
+    }
+    String what = ReconcileErrors.describe(e);
+    LOG.warn(
+        "{}/{}: reconcile failed, retrying in {}s: {}",
+        job.getMetadata().getNamespace(),
+        job.getMetadata().getName(),
+        delay.toSeconds(),
+        what);
+    status.message = "reconcile failed (retrying in " + delay.toSeconds() + "s): " + what;
+    Conditions.set(
+        status,
+        Conditions.STALLED,
+        Conditions.TRUE,
+        Kstatus.RECONCILE_ERROR,
+        what,
+        job.getMetadata().getGeneration(),
+        now);
+    if (same(job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus(), status)) {
+      return ErrorStatusUpdateControl.<FineTuneJob>noStatusUpdate().rescheduleAfter(delay);
+    }
+    return ErrorStatusUpdateControl.patchStatus(statusPatch(job, status)).rescheduleAfter(delay);
+  }
+
+  /**
+   * Deletion: the Kubernetes children go with the job through their owner references; the IAM
+   * grants recorded in status are removed first. A job that never granted anything goes at once.
+   * While the grants cannot be removed, CleanupBlocked (and an Event) say why and how to let go.
+   */
   @Override
   public DeleteControl cleanup(FineTuneJob job, Context<FineTuneJob> context) {
     ports.dataset().forget(job);
     ports.progress().forget(job);
     ports.evaluation().forget(job);
-    var outcome =
-        ports.identity().release(job, dev.finetune.operator.children.Labels.childName(job));
-    if (outcome instanceof dev.finetune.operator.reconcile.ports.IdentityBinding.Retry r) {
-      LOG.warn(
-          "{}/{}: IAM binding not yet removed ({}); retrying",
-          job.getMetadata().getNamespace(),
-          job.getMetadata().getName(),
-          r.message());
-      return DeleteControl.noFinalizerRemoval().rescheduleAfter(r.after());
+    FineTuneJobStatus before = job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus();
+    if (ReleaseGrantsStep.pending(before).isEmpty()) {
+      return DeleteControl.defaultDelete();
     }
-    // Kubernetes children go with the job through their owner references.
-    return DeleteControl.defaultDelete();
+    FineTuneJobStatus status = copy(before);
+    JobContext ctx =
+        new JobContext(job, status, context, context.getClient(), config, clock.instant());
+    StepResult result = flow.release().run(ctx);
+    Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());
+    write(job, context, before, status, List.of(), ctx);
+    if (ReleaseGrantsStep.pending(status).isEmpty()) {
+      return DeleteControl.defaultDelete();
+    }
+    Duration after =
+        result instanceof StepResult.RequeueAfter r ? r.delay() : Duration.ofSeconds(1);
+    LOG.info(
+        "{}/{}: IAM grants not yet removed; again in {}s",
+        job.getMetadata().getNamespace(),
+        job.getMetadata().getName(),
+        after.toSeconds());
+    return DeleteControl.noFinalizerRemoval().rescheduleAfter(after);
   }
 
   static FineTuneJobStatus copy(FineTuneJobStatus status) {

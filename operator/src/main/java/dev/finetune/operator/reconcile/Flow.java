@@ -13,8 +13,10 @@ import dev.finetune.operator.reconcile.steps.BindIdentityStep;
 import dev.finetune.operator.reconcile.steps.EnsureCapacityStep;
 import dev.finetune.operator.reconcile.steps.EvaluateStep;
 import dev.finetune.operator.reconcile.steps.ObserveTrainingStep;
+import dev.finetune.operator.reconcile.steps.ReleaseGrantsStep;
 import dev.finetune.operator.reconcile.steps.SelectAcceleratorStep;
 import dev.finetune.operator.reconcile.steps.StartStep;
+import dev.finetune.operator.reconcile.steps.TenancyGuard;
 import dev.finetune.operator.reconcile.steps.ValidateDatasetStep;
 import java.util.Optional;
 
@@ -30,18 +32,38 @@ public final class Flow {
   private final Step capacity;
   private final Step train;
   private final Step evaluate;
+  private final Step release;
 
   public Flow(Ports ports) {
     this.validate = new ValidateDatasetStep(ports.dataset());
     this.select = new SelectAcceleratorStep(ports.sizing());
     this.identity = new BindIdentityStep(ports.identity());
     this.capacity = new EnsureCapacityStep(ports.capacity());
-    this.train = new ObserveTrainingStep(ports.progress(), ports.prices());
+    this.train = new ObserveTrainingStep(ports.progress(), ports.prices(), ports.capacity());
     this.evaluate = new EvaluateStep(ports.evaluation());
+    this.release = new ReleaseGrantsStep(ports.identity());
   }
 
-  /** The next step, or empty when the job is finished. */
+  /** The step that removes the job's IAM grants, also run on deletion. */
+  public Step release() {
+    return release;
+  }
+
+  /**
+   * The next step, or empty when the job is finished (and its grants released). Every step up to
+   * the end of the run goes through the {@link TenancyGuard}: nothing is read, created or granted
+   * for a spec outside what its namespace was given. Releasing grants is not guarded: it only
+   * removes what status says was granted.
+   */
   public Optional<Step> next(FineTuneJobStatus status) {
+    Phase phase = status.phase == null ? Phase.Pending : status.phase;
+    if (phase == Phase.Succeeded || phase == Phase.Failed) {
+      return ReleaseGrantsStep.pending(status).isEmpty() ? Optional.empty() : Optional.of(release);
+    }
+    return step(status).map(TenancyGuard::new);
+  }
+
+  private Optional<Step> step(FineTuneJobStatus status) {
     Phase phase = status.phase == null ? Phase.Pending : status.phase;
     return switch (phase) {
       case Pending -> Optional.of(start);

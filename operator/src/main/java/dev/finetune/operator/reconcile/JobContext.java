@@ -3,12 +3,18 @@ package dev.finetune.operator.reconcile;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.operator.OperatorConfig;
+import dev.finetune.operator.children.Ownership;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * What a step sees: the job, the status being built (a copy; the reconciler patches it when it
@@ -21,6 +27,7 @@ public final class JobContext {
   private final KubernetesClient client;
   private final OperatorConfig config;
   private final Instant now;
+  private Map<String, String> namespaceAnnotations;
 
   public JobContext(
       FineTuneJob job,
@@ -35,6 +42,19 @@ public final class JobContext {
     this.client = client;
     this.config = config;
     this.now = now;
+  }
+
+  /** A context whose Namespace annotations are given rather than read (tests, tools). */
+  public JobContext(
+      FineTuneJob job,
+      FineTuneJobStatus status,
+      Context<FineTuneJob> josdk,
+      KubernetesClient client,
+      OperatorConfig config,
+      Instant now,
+      Map<String, String> namespaceAnnotations) {
+    this(job, status, josdk, client, config, now);
+    this.namespaceAnnotations = Map.copyOf(namespaceAnnotations);
   }
 
   public FineTuneJob job() {
@@ -61,12 +81,48 @@ public final class JobContext {
     return job.getMetadata().getGeneration();
   }
 
+  /**
+   * The secondary of {@code type} that belongs to this job by UID (see {@link Ownership}); an
+   * object that merely carries the child's name or labels is not it.
+   */
   public <R extends HasMetadata> Optional<R> secondary(Class<R> type) {
-    return josdk == null ? Optional.empty() : josdk.getSecondaryResource(type);
+    return secondaries(type).stream().findFirst();
   }
 
+  /**
+   * The secondaries of {@code type} that belong to this job: children controlled by its UID, and
+   * for pods those controlled by that child Job's UID in the job's namespace.
+   */
   public <R extends HasMetadata> Set<R> secondaries(Class<R> type) {
-    return josdk == null ? Set.of() : josdk.getSecondaryResources(type);
+    if (josdk == null) {
+      return Set.of();
+    }
+    String uid = job.getMetadata().getUid();
+    if (type == Pod.class) {
+      Optional<Job> trainer = secondary(Job.class);
+      if (trainer.isEmpty()) {
+        return Set.of();
+      }
+      return josdk.getSecondaryResources(type).stream()
+          .filter(p -> Ownership.podOf((Pod) p, trainer.get()))
+          .collect(Collectors.toUnmodifiableSet());
+    }
+    return josdk.getSecondaryResources(type).stream()
+        .filter(o -> Ownership.ownedBy(o, uid))
+        .filter(o -> job.getMetadata().getNamespace().equals(o.getMetadata().getNamespace()))
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /** The annotations of the job's Namespace (read once per reconcile), empty when it has none. */
+  public Map<String, String> namespaceAnnotations() {
+    if (namespaceAnnotations == null) {
+      Namespace ns = client.namespaces().withName(job.getMetadata().getNamespace()).get();
+      namespaceAnnotations =
+          ns == null || ns.getMetadata().getAnnotations() == null
+              ? Map.of()
+              : Map.copyOf(ns.getMetadata().getAnnotations());
+    }
+    return namespaceAnnotations;
   }
 
   public void condition(String type, String value, String reason, String message) {

@@ -2,33 +2,90 @@ package dev.finetune.operator.reconcile;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.net.HttpURLConnection;
 import java.time.Instant;
-import java.util.UUID;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Kubernetes Events on phase changes, so `kubectl describe ftj` tells the story. */
+/**
+ * Kubernetes Events on phase changes, so `kubectl describe ftj` tells the story. An Event is named
+ * after the job's UID and what it records, so recording it again (after a crash between the Event
+ * and the status write) finds it there: one Event per phase change.
+ */
 final class JobEvents {
   private static final Logger LOG = LoggerFactory.getLogger(JobEvents.class);
 
-  void phaseChanged(
-      KubernetesClient client, FineTuneJob job, FineTuneJobStatus status, Instant now) {
-    boolean failed = status.phase == FineTuneJobStatus.Phase.Failed;
-    String reason =
-        failed
-            ? status.conditions.stream()
-                .filter(c -> "False".equals(c.getStatus()) && !"Ready".equals(c.getType()))
-                .map(c -> c.getReason())
-                .reduce((x, y) -> y)
-                .orElse("Failed")
-            : String.valueOf(status.phase);
-    String message = status.message == null ? String.valueOf(status.phase) : status.message;
+  /** A phase the job entered in a reconcile, with the message and reason at that moment. */
+  record PhaseChange(Phase phase, String message, String reason) {}
+
+  void phaseChanged(KubernetesClient client, FineTuneJob job, PhaseChange change, Instant now) {
+    boolean failed = change.phase() == Phase.Failed;
+    record(
+        client,
+        job,
+        String.valueOf(change.phase()).toLowerCase(Locale.ROOT),
+        failed ? "Warning" : "Normal",
+        change.reason(),
+        change.message() == null ? String.valueOf(change.phase()) : change.message(),
+        now);
+  }
+
+  /** A Warning when CleanupBlocked turns True or changes its reason, and when it is skipped. */
+  void cleanupBlocked(
+      KubernetesClient client,
+      FineTuneJob job,
+      FineTuneJobStatus before,
+      FineTuneJobStatus after,
+      Instant now) {
+    Optional<Condition> was = Conditions.get(before, Conditions.CLEANUP_BLOCKED);
+    Optional<Condition> is = Conditions.get(after, Conditions.CLEANUP_BLOCKED);
+    if (is.isEmpty()) {
+      return;
+    }
+    Condition c = is.get();
+    boolean changed =
+        was.isEmpty()
+            || !Objects.equals(was.get().getStatus(), c.getStatus())
+            || !Objects.equals(was.get().getReason(), c.getReason());
+    boolean tell = Conditions.TRUE.equals(c.getStatus()) || "CleanupSkipped".equals(c.getReason());
+    if (changed && tell) {
+      record(
+          client,
+          job,
+          "cleanup-" + c.getReason().toLowerCase(Locale.ROOT),
+          "Warning",
+          Conditions.TRUE.equals(c.getStatus()) ? "CleanupBlocked" : c.getReason(),
+          c.getMessage(),
+          now);
+    }
+  }
+
+  private void record(
+      KubernetesClient client,
+      FineTuneJob job,
+      String what,
+      String type,
+      String reason,
+      String message,
+      Instant now) {
     if (message.length() > 1000) {
       message = message.substring(0, 1000);
     }
+    String uid = job.getMetadata().getUid() == null ? "0" : job.getMetadata().getUid();
+    String name =
+        job.getMetadata().getName()
+            + "."
+            + what
+            + "."
+            + uid.substring(0, Math.min(8, uid.length()));
     try {
       client
           .v1()
@@ -37,7 +94,7 @@ final class JobEvents {
           .resource(
               new EventBuilder()
                   .withNewMetadata()
-                  .withName(job.getMetadata().getName() + "." + UUID.randomUUID())
+                  .withName(name)
                   .withNamespace(job.getMetadata().getNamespace())
                   .endMetadata()
                   .withNewInvolvedObject()
@@ -47,7 +104,7 @@ final class JobEvents {
                   .withNamespace(job.getMetadata().getNamespace())
                   .withUid(job.getMetadata().getUid())
                   .endInvolvedObject()
-                  .withType(failed ? "Warning" : "Normal")
+                  .withType(type)
                   .withReason(reason)
                   .withMessage(message)
                   .withFirstTimestamp(now.toString())
@@ -59,7 +116,9 @@ final class JobEvents {
                   .build())
           .create();
     } catch (KubernetesClientException e) {
-      LOG.warn("could not record event for {}: {}", job.getMetadata().getName(), e.getMessage());
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        LOG.warn("could not record event for {}: {}", job.getMetadata().getName(), e.getMessage());
+      }
     }
   }
 }

@@ -43,6 +43,11 @@ public class HubModelConfigSource implements ModelConfigSource {
         env.get("HF_TOKEN"));
   }
 
+  @Override
+  public HubModelConfigSource withToken(String token) {
+    return new HubModelConfigSource(http, endpoint, token);
+  }
+
   public URI configUri(String model, String revision) {
     String[] parts = model.split("/");
     if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {

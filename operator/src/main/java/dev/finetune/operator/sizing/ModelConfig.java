@@ -25,11 +25,25 @@ public record ModelConfig(
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public static ModelConfig parse(InputStream in) throws IOException {
-    return fromJson(JSON.readTree(in));
+    try {
+      return fromJson(JSON.readTree(in));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw notJson(e);
+    }
   }
 
   public static ModelConfig parse(String json) throws IOException {
-    return fromJson(JSON.readTree(json));
+    try {
+      return fromJson(JSON.readTree(json));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw notJson(e);
+    }
+  }
+
+  /** Jackson's message echoes the offending token; this one does not. */
+  private static IOException notJson(com.fasterxml.jackson.core.JsonProcessingException e) {
+    return new IOException(
+        "config.json is not valid JSON: " + dev.finetune.operator.dataset.JsonErrors.describe(e));
   }
 
   static ModelConfig fromJson(JsonNode root) {

@@ -12,4 +12,9 @@ public interface ModelConfigSource {
    * @param revision branch, tag or commit (Hub); ignored by sources without revisions
    */
   ModelConfig fetch(String model, String revision) throws IOException;
+
+  /** This source reading with {@code token} (null: anonymous); sources without tokens ignore it. */
+  default ModelConfigSource withToken(String token) {
+    return this;
+  }
 }

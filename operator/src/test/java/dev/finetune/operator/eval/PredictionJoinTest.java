@@ -72,15 +72,14 @@ class PredictionJoinTest {
             org.assertj.core.groups.Tuple.tuple(Kind.MALFORMED, Side.TUNED, 4L, null),
             org.assertj.core.groups.Tuple.tuple(Kind.MISSING, Side.BASELINE, 3L, "b"));
     assertThat(r.problems().get(0).toString()).startsWith("baseline line 2: invalid JSON");
-    assertThat(r.problems().get(1).message())
-        .isEqualTo("duplicate id \"a\" (first seen on line 1)");
+    assertThat(r.problems().get(1).message()).isEqualTo("duplicate id (first seen on line 1)");
     assertThat(r.problems().get(2).message()).isEqualTo("missing string field \"prediction\"");
     assertThat(r.problems().get(3).message())
         .isEqualTo("field \"prediction\" must be a string, got null");
     assertThat(r.problems().get(4).message()).contains("after the JSON object");
     assertThat(r.problems().get(5).message()).isEqualTo("expected a JSON object");
     assertThat(r.problems().get(6).message()).contains("\"id\" must be a string or integer");
-    assertThat(r.problems().get(10).message()).isEqualTo("id \"b\" has no tuned prediction");
+    assertThat(r.problems().get(10).message()).isEqualTo("its id has no tuned prediction");
     assertThat(r.rows()).containsExactly(new Row("a", "r", "p", "t"));
     assertThat(r.isClean()).isFalse();
   }

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CapacityAndIdentityIT {
   static final String GSA = "trainer@proj-1.iam.gserviceaccount.com";
-  static final Duration WAIT = Duration.ofSeconds(90);
+  static final Duration WAIT = Duration.ofSeconds(180);
   static final String POOL = "ft-h100-x8-spot";
 
   @RegisterExtension static FakeGcsServerExtension gcs = new FakeGcsServerExtension();
@@ -54,12 +54,15 @@ class CapacityAndIdentityIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
+    bucket = gcs.server().newBucket("capdata");
     ns =
         LocalCluster.namespace(
             "capacity",
             Map.of(
-                "finetune.dev/allowed-gcp-service-accounts", "*@proj-1.iam.gserviceaccount.com"));
-    bucket = gcs.server().newBucket("capdata");
+                "finetune.dev/allowed-gcp-service-accounts",
+                "*@proj-1.iam.gserviceaccount.com",
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     String line =
         "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
     gcs.server()
@@ -200,25 +203,28 @@ class CapacityAndIdentityIT {
 
   @Test
   @Order(2)
-  void theIamBindingIsMadeForTheJobAndRemovedWithIt() {
+  void theIamGrantIsRecordedInStatusAndRemovedWhenTheRunEnds() {
     String member = WorkloadIdentityMembers.classicMember("test-project", ns, "first-trainer");
     String resource = WorkloadIdentityMembers.serviceAccountResource(GSA);
-    assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
-        .contains(member);
-    assertThat(condition("first", Conditions.IDENTITY_BOUND))
-        .isEqualTo("True/WorkloadIdentityBound");
-
-    client.resources(FineTuneJob.class).inNamespace(ns).withName("first").delete();
+    // The run is over (the stand-in trainer wrote no predictions): the grant goes with it.
     await()
         .atMost(WAIT)
         .untilAsserted(
             () -> {
-              assertThat(get("first")).isNull();
-              assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
-                  .doesNotContain(member)
-                  .contains(
-                      WorkloadIdentityMembers.classicMember("test-project", ns, "second-trainer"));
+              FineTuneJob first = get("first");
+              assertThat(first.getStatus().phase.terminal()).isTrue();
+              assertThat(first.getStatus().identity.grants).isNull();
+              assertThat(first.getStatus().identity.releasedAt).isNotNull();
             });
+    assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
+        .doesNotContain(member);
+    assertThat(condition("first", Conditions.IDENTITY_BOUND)).isEqualTo("False/Released");
+
+    // Deleting a finished job has nothing left to remove.
+    int sets = iam.setCalls();
+    client.resources(FineTuneJob.class).inNamespace(ns).withName("first").delete();
+    await().atMost(WAIT).until(() -> get("first") == null);
+    assertThat(iam.setCalls()).isEqualTo(sets);
   }
 
   @Test
@@ -226,7 +232,6 @@ class CapacityAndIdentityIT {
   void aServiceAccountOutsideTheNamespaceListIsNeverBound() {
     FineTuneJob j = job("outsider");
     j.getSpec().identity.gcpServiceAccount = "trainer@other-project.iam.gserviceaccount.com";
-    int before = iam.setCalls();
     client.resource(j).create();
     await()
         .atMost(WAIT)
@@ -235,7 +240,8 @@ class CapacityAndIdentityIT {
                 assertThat(condition("outsider", Conditions.IDENTITY_BOUND))
                     .isEqualTo("False/NotAllowed"));
     assertThat(get("outsider").getStatus().phase).isEqualTo(Phase.Failed);
-    assertThat(iam.setCalls()).isEqualTo(before);
+    // Nothing was even planned: no grant recorded, none to release.
+    assertThat(get("outsider").getStatus().identity).isNull();
     assertThat(
             iam.members(
                 WorkloadIdentityMembers.serviceAccountResource(
@@ -260,8 +266,10 @@ class CapacityAndIdentityIT {
                     .isEqualTo("False/Creating"));
     int creates = gke.createCalls();
     operator.stop();
+    int looks = gke.calls(FakeClusterManager.Rpc.GET_POOL);
     operator = newOperator().start();
-    Thread.sleep(3000);
+    // Witness that the restarted operator reconciled the job: it asked GKE about the pool again.
+    await().atMost(WAIT).until(() -> gke.calls(FakeClusterManager.Rpc.GET_POOL) > looks + 1);
     assertThat(condition("slowpool", Conditions.CAPACITY_READY)).isEqualTo("False/Creating");
     assertThat(gke.createCalls()).isEqualTo(creates);
     assertThat(gke.pools().keySet().stream().filter(k -> k.endsWith("ft-a100-80-x1-spot")))
@@ -284,5 +292,93 @@ class CapacityAndIdentityIT {
     client.resources(FineTuneJob.class).inNamespace(ns).delete();
     await().atMost(WAIT).untilAsserted(() -> assertThat(gke.pools()).isEmpty());
     assertThat(gke.deleteCalls()).isGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  @Order(6)
+  void whenIamIsUnreachableTheDeletionSaysSoAndFinishesOnceItIsBack() {
+    String resource = WorkloadIdentityMembers.serviceAccountResource(GSA);
+    String member = WorkloadIdentityMembers.classicMember("test-project", ns, "stuck-trainer");
+    FineTuneJob j = job("stuck");
+    j.getSpec().hardware.provisioning = HardwareSpec.Provisioning.EXISTING;
+    j.getMetadata().setLabels(Map.of("kwok.finetune.dev/hold", "true"));
+    client.resource(j).create();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () ->
+                assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
+                    .contains(member));
+    iam.unavailable(true);
+    try {
+      client.resources(FineTuneJob.class).inNamespace(ns).withName("stuck").delete();
+      await()
+          .atMost(WAIT)
+          .untilAsserted(
+              () -> {
+                assertThat(condition("stuck", Conditions.CLEANUP_BLOCKED))
+                    .isEqualTo("True/Transient");
+                assertThat(condition("stuck", Conditions.STALLED)).startsWith("True/");
+                assertThat(client.v1().events().inNamespace(ns).list().getItems())
+                    .anySatisfy(
+                        e -> {
+                          assertThat(e.getInvolvedObject().getName()).isEqualTo("stuck");
+                          assertThat(e.getReason()).isEqualTo("CleanupBlocked");
+                          assertThat(e.getMessage()).contains("finetune.dev/skip-iam-cleanup");
+                        });
+              });
+      assertThat(get("stuck").getMetadata().getFinalizers()).isNotEmpty();
+    } finally {
+      iam.unavailable(false);
+    }
+    await().atMost(WAIT).until(() -> get("stuck") == null);
+    assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
+        .doesNotContain(member);
+  }
+
+  @Test
+  @Order(7)
+  void anAdminCanLetAJobGoWhoseGrantsCannotBeRemoved() {
+    String resource = WorkloadIdentityMembers.serviceAccountResource(GSA);
+    String member = WorkloadIdentityMembers.classicMember("test-project", ns, "abandon-trainer");
+    FineTuneJob j = job("abandon");
+    j.getSpec().hardware.provisioning = HardwareSpec.Provisioning.EXISTING;
+    j.getMetadata().setLabels(Map.of("kwok.finetune.dev/hold", "true"));
+    client.resource(j).create();
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER)
+                    .contains(member));
+    iam.unavailable(true);
+    try {
+      client.resources(FineTuneJob.class).inNamespace(ns).withName("abandon").delete();
+      await()
+          .atMost(WAIT)
+          .until(() -> "True/Transient".equals(condition("abandon", Conditions.CLEANUP_BLOCKED)));
+      client
+          .resources(FineTuneJob.class)
+          .inNamespace(ns)
+          .withName("abandon")
+          .edit(
+              x -> {
+                x.getMetadata().setAnnotations(Map.of("finetune.dev/skip-iam-cleanup", "true"));
+                return x;
+              });
+      await().atMost(WAIT).until(() -> get("abandon") == null);
+      assertThat(client.v1().events().inNamespace(ns).list().getItems())
+          .anySatisfy(
+              e -> {
+                assertThat(e.getInvolvedObject().getName()).isEqualTo("abandon");
+                assertThat(e.getReason()).isEqualTo("CleanupSkipped");
+                assertThat(e.getMessage()).contains(member);
+              });
+    } finally {
+      iam.unavailable(false);
+    }
+    // Left in place, as the admin chose.
+    assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
+        .contains(member);
   }
 }

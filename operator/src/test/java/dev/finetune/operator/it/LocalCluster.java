@@ -151,4 +151,71 @@ public final class LocalCluster {
     }
     return out;
   }
+
+  /** A kwok node of a managed pool, as GKE's autoscaler adds it when the pool scales up. */
+  public static void poolNode(String name, dev.finetune.operator.gcp.nodepool.PoolShape shape) {
+    Map<String, io.fabric8.kubernetes.api.model.Quantity> capacity =
+        Map.of(
+            "cpu", new io.fabric8.kubernetes.api.model.Quantity("208"),
+            "memory", new io.fabric8.kubernetes.api.model.Quantity("1872Gi"),
+            "pods", new io.fabric8.kubernetes.api.model.Quantity("110"),
+            "nvidia.com/gpu", new io.fabric8.kubernetes.api.model.Quantity("16"));
+    var node =
+        new io.fabric8.kubernetes.api.model.NodeBuilder()
+            .withNewMetadata()
+            .withName(name)
+            .withAnnotations(Map.of("kwok.x-k8s.io/node", "fake"))
+            .withLabels(
+                Map.of(
+                    "type", "kwok",
+                    "cloud.google.com/gke-nodepool", shape.poolName(),
+                    "cloud.google.com/gke-accelerator", shape.accelerator(),
+                    "cloud.google.com/gke-spot", String.valueOf(shape.spot()),
+                    "node.kubernetes.io/instance-type", shape.machineType()))
+            .endMetadata()
+            .withNewSpec()
+            .addNewTaint()
+            .withKey("nvidia.com/gpu")
+            .withValue("present")
+            .withEffect("NoSchedule")
+            .endTaint()
+            .endSpec()
+            .withNewStatus()
+            .withCapacity(capacity)
+            .withAllocatable(capacity)
+            .endStatus()
+            .build();
+    try {
+      client().nodes().resource(node).create();
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+    }
+  }
+
+  /** What the kubelet reports when the trainer exits 0. */
+  public static void succeedPod(String namespace, io.fabric8.kubernetes.api.model.Pod pod) {
+    var fresh = client().pods().inNamespace(namespace).withName(pod.getMetadata().getName()).get();
+    fresh.getStatus().setPhase("Succeeded");
+    fresh
+        .getStatus()
+        .setContainerStatuses(
+            List.of(
+                new io.fabric8.kubernetes.api.model.ContainerStatusBuilder()
+                    .withName("trainer")
+                    .withImage(fresh.getSpec().getContainers().get(0).getImage())
+                    .withReady(false)
+                    .withRestartCount(0)
+                    .withNewState()
+                    .withNewTerminated()
+                    .withExitCode(0)
+                    .withReason("Completed")
+                    .withStartedAt(java.time.Instant.now().minusSeconds(60).toString())
+                    .withFinishedAt(java.time.Instant.now().toString())
+                    .endTerminated()
+                    .endState()
+                    .build()));
+    client().pods().inNamespace(namespace).resource(fresh).updateStatus();
+  }
 }

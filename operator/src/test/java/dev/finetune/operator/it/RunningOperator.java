@@ -18,6 +18,10 @@ public final class RunningOperator implements AutoCloseable {
   private final Wiring.GcpClients gcp;
   private KubernetesClient client;
   private FineTuneOperator operator;
+  private String identity;
+  private java.util.function.BiConsumer<
+          dev.finetune.api.v1alpha1.FineTuneJob, dev.finetune.api.v1alpha1.FineTuneJobStatus>
+      hook;
 
   /**
    * @param gcp the Google clients: the real client libraries pointed at local stand-ins
@@ -38,6 +42,30 @@ public final class RunningOperator implements AutoCloseable {
     env.putAll(extra);
   }
 
+  /** Another replica: leader election on, with this name in the Lease. */
+  public RunningOperator replica(String identity, String leaseNamespace) {
+    this.identity = identity;
+    env.put("FINETUNE_LEADER_ELECTION", "true");
+    env.put("FINETUNE_LEASE_NAMESPACE", leaseNamespace);
+    return this;
+  }
+
+  /** Runs before each status write of the started operator (fault injection). */
+  public RunningOperator beforeStatusWrite(
+      java.util.function.BiConsumer<
+              dev.finetune.api.v1alpha1.FineTuneJob, dev.finetune.api.v1alpha1.FineTuneJobStatus>
+          hook) {
+    this.hook = hook;
+    if (operator != null) {
+      operator.reconciler().beforeStatusWrite(hook);
+    }
+    return this;
+  }
+
+  public FineTuneOperator operator() {
+    return operator;
+  }
+
   public OperatorConfig config() {
     return OperatorConfig.fromEnv(env);
   }
@@ -51,7 +79,10 @@ public final class RunningOperator implements AutoCloseable {
             client,
             config,
             Wiring.ports(config, gcp, dev.finetune.operator.cost.PriceTable.defaults()),
-            "127.0.0.1");
+            "127.0.0.1",
+            identity,
+            false);
+    operator.reconciler().beforeStatusWrite(hook);
     operator.start();
     return this;
   }

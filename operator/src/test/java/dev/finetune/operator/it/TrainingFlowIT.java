@@ -60,13 +60,15 @@ class TrainingFlowIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
+    bucket = gcs.server().newBucket("ftdata");
     ns =
         LocalCluster.namespace(
             "flow",
             Map.of(
                 "finetune.dev/allowed-gcp-service-accounts",
-                GSA + ", other@proj-1.iam.gserviceaccount.com"));
-    bucket = gcs.server().newBucket("ftdata");
+                GSA + ", other@proj-1.iam.gserviceaccount.com",
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     put("train.jsonl", validGemini(40));
     put("eval.jsonl", validGemini(8));
     put(
@@ -526,29 +528,49 @@ class TrainingFlowIT {
     j.getMetadata().setLabels(Map.of(HOLD, "true"));
     create(j);
     Pod pod = awaitRunningPod("restart", 1);
+    Job trainer = client.batch().v1().jobs().inNamespace(ns).withName("restart-trainer").get();
+    ConfigMap config = client.configMaps().inNamespace(ns).withName("restart-trainer").get();
     operator.stop();
+    // While the operator is down the trainer reports progress: only a restarted operator that
+    // reconciled the job brings it into status.
+    gcs.server()
+        .objectStore()
+        .write(
+            GcsUri.parse("gs://" + bucket + "/runs/restart/progress.json"),
+            ("{\"step\": 42, \"totalSteps\": 100, \"updatedAt\": \"" + Instant.now() + "\"}")
+                .getBytes(StandardCharsets.UTF_8));
     operator = newOperator().start();
-    // Give the new operator time to reconcile everything it sees.
-    Thread.sleep(3000);
-    assertThat(
-            client
-                .batch()
-                .v1()
-                .jobs()
-                .inNamespace(ns)
-                .withLabel("finetune.dev/job-name", "restart")
-                .list()
-                .getItems())
-        .hasSize(1);
-    assertThat(
-            client
-                .configMaps()
-                .inNamespace(ns)
-                .withLabel("finetune.dev/job-name", "restart")
-                .list()
-                .getItems())
-        .hasSize(1);
-    assertThat(pods("restart")).hasSize(1);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(() -> assertThat(get("restart").getStatus().training.step).isEqualTo(42));
+    // The same children, neither made again nor rewritten.
+    List<Job> jobs =
+        client
+            .batch()
+            .v1()
+            .jobs()
+            .inNamespace(ns)
+            .withLabel("finetune.dev/job-name", "restart")
+            .list()
+            .getItems();
+    assertThat(jobs).hasSize(1);
+    assertThat(jobs.get(0).getMetadata().getUid()).isEqualTo(trainer.getMetadata().getUid());
+    assertThat(jobs.get(0).getMetadata().getGeneration())
+        .isEqualTo(trainer.getMetadata().getGeneration());
+    List<ConfigMap> configs =
+        client
+            .configMaps()
+            .inNamespace(ns)
+            .withLabel("finetune.dev/job-name", "restart")
+            .list()
+            .getItems();
+    assertThat(configs).hasSize(1);
+    assertThat(configs.get(0).getMetadata().getResourceVersion())
+        .isEqualTo(config.getMetadata().getResourceVersion());
+    assertThat(pods("restart"))
+        .singleElement()
+        .satisfies(p -> assertThat(p.getMetadata().getUid()).isEqualTo(pod.getMetadata().getUid()));
+    assertThat(get("restart").getStatus().training.attempts).isEqualTo(1);
     endPod(pod, "Succeeded", 0, "done", false);
     awaitTrained("restart");
   }

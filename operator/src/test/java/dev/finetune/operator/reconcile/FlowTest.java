@@ -7,7 +7,9 @@ import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.operator.Fixtures;
 import dev.finetune.operator.OperatorConfig;
+import dev.finetune.operator.tenancy.StorageAllowList;
 import java.time.Instant;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class FlowTest {
@@ -15,7 +17,32 @@ class FlowTest {
 
   static JobContext ctx(FineTuneJob job, FineTuneJobStatus status) {
     return new JobContext(
-        job, status, null, null, OperatorConfig.defaults(), Instant.parse("2026-01-01T00:00:00Z"));
+        job,
+        status,
+        null,
+        null,
+        OperatorConfig.defaults(),
+        Instant.parse("2026-01-01T00:00:00Z"),
+        Map.of(StorageAllowList.ANNOTATION, "gs://ft-data/support/, gs://ft-out"));
+  }
+
+  @Test
+  void aSpecOutsideTheNamespaceAllowListFailsBeforeTheStepRuns() {
+    FineTuneJobStatus status = new FineTuneJobStatus();
+    status.phase = Phase.Validating;
+    FineTuneJob job = Fixtures.job("a", "b");
+    job.getSpec().dataset.validation = "gs://ft-data/support/../other/eval.jsonl";
+    StepResult r = flow.next(status).orElseThrow().run(ctx(job, status));
+    assertThat(r).isInstanceOf(StepResult.Done.class);
+    assertThat(status.phase).isEqualTo(Phase.Failed);
+    var c = Conditions.get(status, Conditions.DATASET_VALID).orElseThrow();
+    assertThat(c.getReason()).isEqualTo("NotAllowed");
+    assertThat(c.getMessage())
+        .contains("spec.dataset.validation")
+        .contains("gs://ft-data/other/eval.jsonl")
+        .contains(StorageAllowList.ANNOTATION);
+    assertThat(Conditions.get(status, Conditions.READY).orElseThrow().getReason())
+        .isEqualTo("NotAllowed");
   }
 
   @Test

@@ -117,4 +117,34 @@ class ModelConfigSourceTest {
     assertThat(gcs.fetch("gs://models/mistral-7b/", null).hiddenSize()).isEqualTo(4096);
     assertThat(opened).containsExactly("gs://models/mistral-7b/config.json");
   }
+
+  /** Sizing reads a gated model with the job's own token, the operator's only when opted in. */
+  @Test
+  void sizingUsesTheJobsTokenNotTheOperators() throws Exception {
+    var sizing =
+        new dev.finetune.operator.reconcile.adapters.ModelSizing(
+            new AcceleratorSizer(dev.finetune.operator.cost.PriceTable.defaults()),
+            new HubModelConfigSource(HttpClient.newHttpClient(), endpoint(), "hf_operator"),
+            (m, r) -> {
+              throw new IOException("no storage here");
+            },
+            new dev.finetune.operator.reconcile.adapters.AsyncWork<>("t", 1));
+    dev.finetune.api.v1alpha1.FineTuneJob job = dev.finetune.operator.Fixtures.job("team", "gated");
+    job.getSpec().model.source = "hf://meta-llama/Llama-2-7b-hf";
+    job.getSpec().model.parameters = null;
+    java.util.Map<HubToken.Resolver, String> cases = new java.util.LinkedHashMap<>();
+    cases.put(() -> new HubToken.Own("hf_secret"), "Bearer hf_secret");
+    cases.put(HubToken.None::new, "");
+    cases.put(HubToken.OperatorWide::new, "Bearer hf_operator");
+    int n = 0;
+    for (var c : cases.entrySet()) {
+      job.getMetadata().setUid("uid-" + n++);
+      auth.clear();
+      dev.finetune.operator.reconcile.ports.AcceleratorSizing.Outcome o;
+      do {
+        o = sizing.size(job, c.getKey());
+      } while (o instanceof dev.finetune.operator.reconcile.ports.AcceleratorSizing.Running);
+      assertThat(auth).containsExactly(c.getValue());
+    }
+  }
 }

@@ -51,6 +51,16 @@ public class WorkloadIdentityBinder {
         p -> PolicyEdits.remove(p, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER, member));
   }
 
+  /** Grants {@code member} {@code role} on {@code gsaEmail} (idempotent). */
+  public IamResult grant(String gsaEmail, String role, String member) {
+    return modify(gsaEmail, p -> PolicyEdits.add(p, role, member));
+  }
+
+  /** Removes exactly {@code member} from {@code role} on {@code gsaEmail} (idempotent). */
+  public IamResult revoke(String gsaEmail, String role, String member) {
+    return modify(gsaEmail, p -> PolicyEdits.remove(p, role, member));
+  }
+
   private IamResult modify(String gsaEmail, UnaryOperator<Policy> edit) {
     String resource = WorkloadIdentityMembers.serviceAccountResource(gsaEmail);
     ApiException last = null;

@@ -1,8 +1,10 @@
 package dev.finetune.operator.reconcile.adapters;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Grant;
 import dev.finetune.api.v1alpha1.IdentitySpec;
 import dev.finetune.operator.reconcile.ports.IdentityBinding;
+import java.util.List;
 
 /**
  * FINETUNE_IAM_MODE=external: the platform team makes the IAM grants itself (Terraform, Config
@@ -27,7 +29,12 @@ public final class ExternalIdentityBinding implements IdentityBinding {
   }
 
   @Override
-  public Outcome release(FineTuneJob job, String ksaName) {
+  public List<Grant> grants(FineTuneJob job, String ksaName) {
+    return List.of();
+  }
+
+  @Override
+  public Outcome release(FineTuneJob job, List<Grant> grants) {
     return new Bound("ExternallyManaged", "nothing to remove");
   }
 }

@@ -1,6 +1,7 @@
 package dev.finetune.operator.reconcile.adapters;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Grant;
 import dev.finetune.api.v1alpha1.IdentitySpec;
 import dev.finetune.operator.gcp.iam.BucketIamBinder;
 import dev.finetune.operator.gcp.iam.IamResult;
@@ -17,26 +18,35 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * FINETUNE_IAM_MODE=gcp: the operator makes the IAM grant itself and removes it on deletion.
+ * FINETUNE_IAM_MODE=gcp: the operator makes the IAM grants itself and removes exactly those again.
  * Classic mode grants roles/iam.workloadIdentityUser on the Google service account to the job's
  * Kubernetes service account; direct mode grants the job's federated principal storage roles on the
- * dataset and output buckets. The namespace policy was checked before this is called. IAM calls run
- * aside; the step polls.
+ * dataset and output buckets. The namespace policy was checked before this is called.
+ *
+ * <p>IAM calls run aside and the step polls. A job has at most one IAM call in flight: bind and
+ * release share one slot, so a release asked for while a bind is still running waits for it, and
+ * never runs before a grant that would then be left behind. The Google clients are built on first
+ * use; while they cannot be, the job waits and says why.
  */
 public final class GcpIdentityBinding implements IdentityBinding {
   private static final Duration POLL = Duration.ofSeconds(1);
-  private final WorkloadIdentityBinder serviceAccounts;
-  private final BucketIamBinder buckets;
+  static final String SERVICE_ACCOUNT = "serviceAccount";
+  static final String BUCKET = "bucket";
+  private final Supplier<WorkloadIdentityBinder> serviceAccounts;
+  private final Supplier<BucketIamBinder> buckets;
   private final String project;
   private final String projectNumber;
-  private final AsyncWork<IamResult> work;
+  private final AsyncWork<Tagged> work;
+
+  /** An IAM result and the operation (bind or release of which grants) it belongs to. */
+  public record Tagged(String op, IamResult result) {}
 
   public GcpIdentityBinding(
-      WorkloadIdentityBinder serviceAccounts,
-      BucketIamBinder buckets,
+      Supplier<WorkloadIdentityBinder> serviceAccounts,
+      Supplier<BucketIamBinder> buckets,
       String project,
       String projectNumber,
-      AsyncWork<IamResult> work) {
+      AsyncWork<Tagged> work) {
     this.serviceAccounts = serviceAccounts;
     this.buckets = buckets;
     this.project = project;
@@ -45,63 +55,100 @@ public final class GcpIdentityBinding implements IdentityBinding {
   }
 
   @Override
-  public Outcome bind(FineTuneJob job, String ksaName, String allowedAnnotation) {
+  public List<Grant> grants(FineTuneJob job, String ksaName) {
     String ns = job.getMetadata().getNamespace();
     IdentitySpec id = job.getSpec().identity;
     if (id != null && id.mode == IdentitySpec.Mode.DIRECT) {
       String principal =
           WorkloadIdentityMembers.directPrincipal(projectNumber, project, ns, ksaName);
-      return run(
-          key(job, "bind"),
-          () -> grantDirect(job, principal),
-          "WorkloadIdentityFederation",
-          principal + " may read the dataset buckets and write the output bucket");
+      List<Grant> g = new ArrayList<>();
+      for (String bucket : datasetBuckets(job)) {
+        g.add(new Grant(BUCKET, bucket, WorkloadIdentityMembers.STORAGE_OBJECT_VIEWER, principal));
+      }
+      g.add(
+          new Grant(
+              BUCKET,
+              GcsUri.parse(job.getSpec().output).bucket(),
+              WorkloadIdentityMembers.STORAGE_OBJECT_USER,
+              principal));
+      return g;
     }
     if (id == null || id.gcpServiceAccount == null) {
+      return List.of();
+    }
+    return List.of(
+        new Grant(
+            SERVICE_ACCOUNT,
+            id.gcpServiceAccount,
+            WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER,
+            WorkloadIdentityMembers.classicMember(project, ns, ksaName)));
+  }
+
+  @Override
+  public Outcome bind(FineTuneJob job, String ksaName, String allowedAnnotation) {
+    IdentitySpec id = job.getSpec().identity;
+    boolean direct = id != null && id.mode == IdentitySpec.Mode.DIRECT;
+    if (!direct && (id == null || id.gcpServiceAccount == null)) {
       return new Failed(
           "NoServiceAccount",
           "identity.gcpServiceAccount is required unless identity.mode is direct");
     }
-    String gsa = id.gcpServiceAccount;
+    List<Grant> grants = grants(job, ksaName);
+    String what =
+        direct
+            ? grants.get(0).member + " may read the dataset buckets and write the output bucket"
+            : WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER
+                + " on "
+                + id.gcpServiceAccount
+                + " granted to "
+                + grants.get(0).member;
     return run(
-        key(job, "bind"),
-        () -> serviceAccounts.bind(gsa, ns, ksaName),
-        "WorkloadIdentityBound",
-        "roles/iam.workloadIdentityUser on "
-            + gsa
-            + " granted to "
-            + WorkloadIdentityMembers.classicMember(project, ns, ksaName));
+        job,
+        "bind " + grants,
+        () -> apply(grants, true),
+        direct ? "WorkloadIdentityFederation" : "WorkloadIdentityBound",
+        what);
   }
 
   @Override
-  public Outcome release(FineTuneJob job, String ksaName) {
-    String ns = job.getMetadata().getNamespace();
-    IdentitySpec id = job.getSpec().identity;
-    if (id == null || (id.mode != IdentitySpec.Mode.DIRECT && id.gcpServiceAccount == null)) {
-      return new Bound("NothingBound", "no identity was bound");
-    }
-    if (id.mode == IdentitySpec.Mode.DIRECT) {
-      String principal =
-          WorkloadIdentityMembers.directPrincipal(projectNumber, project, ns, ksaName);
-      return run(
-          key(job, "release"), () -> revokeDirect(job, principal), "Released", "grants removed");
+  public Outcome release(FineTuneJob job, List<Grant> grants) {
+    if (grants.isEmpty()) {
+      return new Bound("NothingBound", "no grant was made");
     }
     return run(
-        key(job, "release"),
-        () -> serviceAccounts.unbind(id.gcpServiceAccount, ns, ksaName),
+        job,
+        "release " + grants,
+        () -> apply(grants, false),
         "Released",
-        "workloadIdentityUser binding removed");
+        "removed " + grants.size() + " IAM grant(s)");
   }
 
-  private Outcome run(String key, Supplier<IamResult> call, String reason, String message) {
-    Optional<AsyncWork.Result<IamResult>> r = work.poll(key, c -> call.get());
-    if (r.isEmpty()) {
-      return new Retry("IamInProgress", "waiting for IAM: " + message, POLL);
+  private Outcome run(
+      FineTuneJob job, String op, Supplier<IamResult> call, String reason, String message) {
+    String key = job.getMetadata().getUid() + "/iam";
+    Optional<AsyncWork.Result<Tagged>> r = work.poll(key, c -> new Tagged(op, call.get()));
+    if (r.isPresent()
+        && r.get() instanceof AsyncWork.Done<Tagged> d
+        && !d.value().op().equals(op)) {
+      // The result of the job's previous IAM call (a bind that finished after the job was
+      // deleted, say): it is done, so this call may start now.
+      r = work.poll(key, c -> new Tagged(op, call.get()));
     }
-    if (r.get() instanceof AsyncWork.Error<IamResult> e) {
+    if (r.isEmpty()) {
+      return new Retry(IN_PROGRESS, "waiting for IAM: " + message, POLL);
+    }
+    if (r.get() instanceof AsyncWork.Error<Tagged> e) {
+      if (e.error() instanceof Lazy.Unavailable u) {
+        return new Retry(
+            "IamUnavailable",
+            "no IAM client yet ("
+                + u.getMessage()
+                + "); give the operator Google credentials or set FINETUNE_IAM_MODE=external",
+            Duration.ofSeconds(30));
+      }
       return new Retry("IamError", String.valueOf(e.error().getMessage()), Duration.ofSeconds(30));
     }
-    IamResult result = ((AsyncWork.Done<IamResult>) r.get()).value();
+    IamResult result = ((AsyncWork.Done<Tagged>) r.get()).value().result();
     if (result instanceof IamResult.Done) {
       return new Bound(reason, message);
     }
@@ -112,25 +159,23 @@ public final class GcpIdentityBinding implements IdentityBinding {
     return new Failed(f.reason(), f.message());
   }
 
-  private IamResult grantDirect(FineTuneJob job, String principal) {
+  /** Grants or revokes each in order; a revoke of something gone (NotFound) is done. */
+  private IamResult apply(List<Grant> grants, boolean add) {
     List<IamResult> results = new ArrayList<>();
-    for (String bucket : datasetBuckets(job)) {
-      results.add(buckets.grantDataset(bucket, principal));
+    for (Grant g : grants) {
+      IamResult r;
+      if (SERVICE_ACCOUNT.equals(g.kind)) {
+        WorkloadIdentityBinder sa = serviceAccounts.get();
+        r = add ? sa.grant(g.resource, g.role, g.member) : sa.revoke(g.resource, g.role, g.member);
+      } else {
+        BucketIamBinder b = buckets.get();
+        r = add ? b.grant(g.resource, g.role, g.member) : b.revoke(g.resource, g.role, g.member);
+      }
+      if (!add && r instanceof IamResult.Failed f && "NotFound".equals(f.reason())) {
+        r = new IamResult.Done(false);
+      }
+      results.add(r);
     }
-    results.add(buckets.grantOutput(GcsUri.parse(job.getSpec().output).bucket(), principal));
-    return worst(results);
-  }
-
-  private IamResult revokeDirect(FineTuneJob job, String principal) {
-    List<IamResult> results = new ArrayList<>();
-    for (String bucket : datasetBuckets(job)) {
-      results.add(buckets.revoke(bucket, WorkloadIdentityMembers.STORAGE_OBJECT_VIEWER, principal));
-    }
-    results.add(
-        buckets.revoke(
-            GcsUri.parse(job.getSpec().output).bucket(),
-            WorkloadIdentityMembers.STORAGE_OBJECT_USER,
-            principal));
     return worst(results);
   }
 
@@ -150,9 +195,5 @@ public final class GcpIdentityBinding implements IdentityBinding {
         .findFirst()
         .or(() -> results.stream().filter(r -> r instanceof IamResult.Retry).findFirst())
         .orElse(new IamResult.Done(true));
-  }
-
-  private static String key(FineTuneJob job, String what) {
-    return job.getMetadata().getUid() + "/" + what;
   }
 }

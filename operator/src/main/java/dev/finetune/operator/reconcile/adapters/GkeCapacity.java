@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,14 +24,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class GkeCapacity implements Capacity {
   private static final Logger LOG = LoggerFactory.getLogger(GkeCapacity.class);
-  private final NodePoolManager pools;
+  private final Supplier<NodePoolManager> pools;
   private final AsyncWork<PoolStatus> work;
   private final Duration idleTtl;
   private final Clock clock;
   private final Map<String, Instant> idleSince = new ConcurrentHashMap<>();
 
   public GkeCapacity(
-      NodePoolManager pools, AsyncWork<PoolStatus> work, Duration idleTtl, Clock clock) {
+      Supplier<NodePoolManager> pools, AsyncWork<PoolStatus> work, Duration idleTtl, Clock clock) {
     this.pools = pools;
     this.work = work;
     this.idleTtl = idleTtl;
@@ -47,11 +48,20 @@ public final class GkeCapacity implements Capacity {
     }
     idleSince.remove(shape.poolName());
     Optional<AsyncWork.Result<PoolStatus>> r =
-        work.poll(shape.poolName(), c -> pools.ensure(shape, attempt));
+        work.poll(shape.poolName(), c -> pools.get().ensure(shape, attempt));
     if (r.isEmpty()) {
       return new Creating(shape.poolName(), "asking GKE for node pool " + shape.poolName());
     }
     if (r.get() instanceof AsyncWork.Error<PoolStatus> e) {
+      if (e.error() instanceof Lazy.Unavailable u) {
+        return new Waiting(
+            "GkeUnavailable",
+            "no GKE client yet ("
+                + u.getMessage()
+                + "); give the operator Google credentials (see docs/gcp-permissions.md) or use"
+                + " hardware.provisioning existing",
+            Duration.ofSeconds(30));
+      }
       return new Waiting(
           "Transient", "GKE call failed: " + e.error().getMessage(), Duration.ofSeconds(30));
     }
@@ -79,6 +89,7 @@ public final class GkeCapacity implements Capacity {
   @Override
   public void collectIdle(Set<String> inUse) {
     Instant now = clock.instant();
+    NodePoolManager pools = this.pools.get();
     for (ManagedPool pool : pools.listManagedPools()) {
       boolean used = inUse.contains(pool.name());
       if (used) {

@@ -5,6 +5,7 @@ import dev.finetune.api.v1alpha1.MethodSpec;
 import dev.finetune.api.v1alpha1.TrainingSpec;
 import dev.finetune.operator.reconcile.ports.AcceleratorSizing;
 import dev.finetune.operator.sizing.AcceleratorSizer;
+import dev.finetune.operator.sizing.HubToken;
 import dev.finetune.operator.sizing.ModelConfigSource;
 import dev.finetune.operator.sizing.ModelSize;
 import dev.finetune.operator.sizing.SizingDecision;
@@ -17,7 +18,9 @@ import java.util.Optional;
 /**
  * hardware.accelerator: auto. The parameter count comes from the model's config.json (Hugging Face
  * Hub for hf://, Cloud Storage for gs://, read aside) or from model.parameters; the cheapest
- * accelerator that fits the memory estimate wins, and the reason goes into status.
+ * accelerator that fits the memory estimate wins, and the reason goes into status. A Hub read uses
+ * the job's own token (or the operator's where the namespace was opted in), never the operator's by
+ * default.
  */
 public final class ModelSizing implements AcceleratorSizing {
   private final AcceleratorSizer sizer;
@@ -37,7 +40,7 @@ public final class ModelSizing implements AcceleratorSizing {
   }
 
   @Override
-  public Outcome size(FineTuneJob job) {
+  public Outcome size(FineTuneJob job, HubToken.Resolver token) {
     String source = job.getSpec().model.source;
     String hint = job.getSpec().model.parameters;
     ModelSize model;
@@ -47,7 +50,7 @@ public final class ModelSizing implements AcceleratorSizing {
       Optional<AsyncWork.Result<ModelSize>> r =
           work.poll(
               job.getMetadata().getUid() + "/" + job.getMetadata().getGeneration(),
-              c -> read(source, revision));
+              c -> read(source, revision, token));
       if (r.isEmpty()) {
         return new Running("reading " + source + " config.json");
       }
@@ -87,12 +90,17 @@ public final class ModelSizing implements AcceleratorSizing {
         decision.accelerator().id(), decision.count(), decision.machineType(), decision.reason());
   }
 
-  private ModelSize read(String source, String revision) {
+  private ModelSize read(String source, String revision, HubToken.Resolver token) {
     try {
-      return ModelSize.of(
-          source.startsWith("hf://")
-              ? hub.fetch(source.substring("hf://".length()), revision)
-              : storage.fetch(source, revision));
+      if (!source.startsWith("hf://")) {
+        return ModelSize.of(storage.fetch(source, revision));
+      }
+      HubToken t = token.resolve();
+      ModelConfigSource hubRead =
+          t instanceof HubToken.Own own
+              ? hub.withToken(own.value())
+              : t instanceof HubToken.OperatorWide ? hub : hub.withToken(null);
+      return ModelSize.of(hubRead.fetch(source.substring("hf://".length()), revision));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

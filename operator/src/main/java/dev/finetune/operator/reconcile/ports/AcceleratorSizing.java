@@ -1,10 +1,15 @@
 package dev.finetune.operator.reconcile.ports;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
+import dev.finetune.operator.sizing.HubToken;
 
 /** Picks the accelerator for hardware.accelerator: auto. */
 public interface AcceleratorSizing {
-  Outcome size(FineTuneJob job);
+  /**
+   * @param token which Hugging Face token may read the job's model (resolved off the reconcile
+   *     thread)
+   */
+  Outcome size(FineTuneJob job, HubToken.Resolver token);
 
   sealed interface Outcome {}
 
@@ -24,5 +29,6 @@ public interface AcceleratorSizing {
   record NotImplemented(String what) implements Outcome {}
 
   AcceleratorSizing NOT_IMPLEMENTED =
-      job -> new NotImplemented("Automatic accelerator sizing (hardware.accelerator: auto)");
+      (job, token) ->
+          new NotImplemented("Automatic accelerator sizing (hardware.accelerator: auto)");
 }

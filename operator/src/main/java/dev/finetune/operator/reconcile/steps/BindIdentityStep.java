@@ -1,7 +1,10 @@
 package dev.finetune.operator.reconcile.steps;
 
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Grant;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.IdentityStatus;
 import dev.finetune.api.v1alpha1.IdentitySpec;
 import dev.finetune.operator.children.Labels;
+import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.children.TrainerServiceAccount;
 import dev.finetune.operator.gcp.iam.NamespaceGsaPolicy;
 import dev.finetune.operator.reconcile.Conditions;
@@ -11,7 +14,10 @@ import dev.finetune.operator.reconcile.StepResult;
 import dev.finetune.operator.reconcile.ports.IdentityBinding;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Provisioning (2/3): the job's Kubernetes service account, and its Google identity under the
@@ -53,7 +59,20 @@ public final class BindIdentityStep implements Step {
     }
 
     ServiceAccount sa = TrainerServiceAccount.desired(ctx.job());
+    if (ctx.secondary(ServiceAccount.class).isEmpty()) {
+      // Never take over a service account someone else made under the child's name.
+      Optional<String> taken = Ownership.foreign(ctx.client().resource(sa).get(), sa, ctx.job());
+      if (taken.isPresent()) {
+        return ctx.fail(Conditions.IDENTITY_BOUND, LaunchTrainerStep.NAME_IN_USE, taken.get());
+      }
+    }
     ctx.client().resource(sa).fieldManager(Labels.FIELD_MANAGER).forceConflicts().serverSideApply();
+
+    if (recordIntent(ctx, binding.grants(ctx.job(), sa.getMetadata().getName()))) {
+      // Written to status before IAM is asked, so whatever happens next (a crash, a deletion)
+      // knows what to release.
+      return StepResult.persistThenProceed();
+    }
 
     IdentityBinding.Outcome outcome = binding.bind(ctx.job(), sa.getMetadata().getName(), allowed);
     if (outcome instanceof IdentityBinding.Bound b) {
@@ -73,5 +92,28 @@ public final class BindIdentityStep implements Step {
     }
     return ctx.notImplemented(
         Conditions.IDENTITY_BOUND, ((IdentityBinding.NotImplemented) outcome).what());
+  }
+
+  /** Adds the grants about to be made to status.identity; true when something was added. */
+  static boolean recordIntent(JobContext ctx, List<Grant> planned) {
+    if (planned.isEmpty()) {
+      return false;
+    }
+    IdentityStatus ids =
+        ctx.status().identity == null ? new IdentityStatus() : ctx.status().identity;
+    List<Grant> recorded = ids.grants == null ? new ArrayList<>() : new ArrayList<>(ids.grants);
+    if (recorded.containsAll(planned)) {
+      return false;
+    }
+    planned.stream().filter(g -> !recorded.contains(g)).forEach(recorded::add);
+    ids.grants = recorded;
+    ids.releasedAt = null;
+    ctx.status().identity = ids;
+    ctx.condition(
+        Conditions.IDENTITY_BOUND,
+        Conditions.FALSE,
+        "Granting",
+        "granting " + planned.size() + " IAM role(s): " + planned);
+    return true;
   }
 }

@@ -2,6 +2,7 @@ package dev.finetune.operator.reconcile.steps;
 
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.HardwareStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
+import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.children.TrainerConfigMap;
 import dev.finetune.operator.children.TrainerJob;
 import dev.finetune.operator.reconcile.Conditions;
@@ -9,17 +10,17 @@ import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
 import dev.finetune.operator.reconcile.StepResult;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.net.HttpURLConnection;
 
 /**
  * Training (launch): the job config ConfigMap and the trainer Job, each created once. After a
- * restart the informer cache shows them and nothing is created twice; a create that races another
- * replica gets 409 and is taken as done.
+ * restart the informer cache shows them and nothing is created twice. A create answered 409 is read
+ * back: the object is taken as done only when this job controls it (by UID); anything else fails
+ * the job with reason NameInUse naming it, and is never adopted.
  */
 public final class LaunchTrainerStep implements Step {
+  public static final String NAME_IN_USE = "NameInUse";
+
   @Override
   public String name() {
     return "launch-trainer";
@@ -31,7 +32,14 @@ public final class LaunchTrainerStep implements Step {
     String image = ctx.config().trainerImage();
     String gcs = ctx.config().storageEmulatorHost().orElse(null);
     if (ctx.secondary(ConfigMap.class).isEmpty()) {
-      createOnce(ctx, TrainerConfigMap.desired(ctx.job(), image, hw.accelerator, hw.count));
+      Ownership.Created cm =
+          Ownership.create(
+              ctx.client(),
+              TrainerConfigMap.desired(ctx.job(), image, hw.accelerator, hw.count),
+              ctx.job());
+      if (cm instanceof Ownership.NameInUse n) {
+        return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
+      }
     }
     Job job =
         TrainerJob.desired(
@@ -42,7 +50,9 @@ public final class LaunchTrainerStep implements Step {
             ctx.config().trainerBackoffLimit(),
             gcs,
             ctx.config().trainerAllowCpu());
-    createOnce(ctx, job);
+    if (Ownership.create(ctx.client(), job, ctx.job()) instanceof Ownership.NameInUse n) {
+      return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
+    }
     TrainingStatus training =
         ctx.status().training == null ? new TrainingStatus() : ctx.status().training;
     training.jobName = job.getMetadata().getName();
@@ -52,16 +62,6 @@ public final class LaunchTrainerStep implements Step {
         Conditions.FALSE,
         "JobCreated",
         "trainer Job " + job.getMetadata().getName() + " created");
-    return StepResult.proceed();
-  }
-
-  private static void createOnce(JobContext ctx, HasMetadata desired) {
-    try {
-      ctx.client().resource(desired).create();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
-        throw e;
-      }
-    }
+    return StepResult.persistThenProceed();
   }
 }

@@ -5,13 +5,13 @@ import dev.finetune.api.v1alpha1.FineTuneJobStatus.HardwareStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
 import dev.finetune.operator.children.TrainerJob;
-import dev.finetune.operator.cost.CostCalculator;
 import dev.finetune.operator.cost.PriceTable;
 import dev.finetune.operator.gcp.nodepool.Accelerator;
 import dev.finetune.operator.reconcile.Conditions;
 import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
 import dev.finetune.operator.reconcile.StepResult;
+import dev.finetune.operator.reconcile.ports.Capacity;
 import dev.finetune.operator.reconcile.ports.ProgressSource;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
@@ -35,10 +35,12 @@ public final class ObserveTrainingStep implements Step {
   private static final int MAX_MESSAGE = 1024;
   private final ProgressSource progress;
   private final PriceTable prices;
+  private final Capacity capacity;
 
-  public ObserveTrainingStep(ProgressSource progress, PriceTable prices) {
+  public ObserveTrainingStep(ProgressSource progress, PriceTable prices, Capacity capacity) {
     this.progress = progress;
     this.prices = prices;
+    this.capacity = capacity;
   }
 
   @Override
@@ -57,15 +59,12 @@ public final class ObserveTrainingStep implements Step {
     TrainingStatus t = ctx.status().training == null ? new TrainingStatus() : ctx.status().training;
     ctx.status().training = t;
     t.jobName = job.getMetadata().getName();
-    t.attempts = pods.size();
-    t.preemptions = (int) pods.stream().filter(ObserveTrainingStep::preempted).count();
-    t.failures =
-        (int)
-            pods.stream()
-                .filter(p -> "Failed".equals(p.getStatus().getPhase()) && !preempted(p))
-                .count();
+    HardwareStatus hw = ctx.status().hardware;
+    int gpus = hw == null || hw.count == null ? 1 : hw.count;
+    TrainingCounters.update(t, pods, gpus, ctx.now());
     progress.latest(ctx.job()).ifPresent(p -> apply(t, p, ctx.now()));
-    ctx.status().cost = cost(pods, ctx.status().hardware, prices, ctx.now());
+    ctx.status().cost =
+        cost(t.gpuSeconds + TrainingCounters.runningGpuSeconds(pods, gpus, ctx.now()), hw, prices);
 
     if (condition(job, "Complete")) {
       t.progress = "100%";
@@ -91,45 +90,62 @@ public final class ObserveTrainingStep implements Step {
     }
 
     String state = describe(pods, t);
+    if (unschedulable(pods) && managed(ctx)) {
+      // The pool may have gone (deleted by hand, or by an idle collector that raced the job):
+      // ensure it again; while it comes back the message says so.
+      Capacity.Outcome o = capacity.ensure(hw.accelerator, gpus, Boolean.TRUE.equals(hw.spot), 0);
+      if (o instanceof Capacity.Creating c) {
+        state = state + "; " + c.message();
+      } else if (o instanceof Capacity.Waiting w) {
+        state = state + "; " + w.reason() + ": " + w.message();
+      } else if (o instanceof Capacity.Failed f) {
+        state = state + "; node pool: " + f.reason() + ": " + f.message();
+      }
+    }
     ctx.condition(Conditions.TRAINING_COMPLETE, Conditions.FALSE, "Running", state);
     ctx.status().message = state;
     return StepResult.requeueAfter(ctx.config().progressPollInterval());
   }
 
-  /** GPU hours of every trainer pod that ran (preempted ones too: they were paid for). */
-  static CostStatus cost(Set<Pod> pods, HardwareStatus hw, PriceTable prices, Instant now) {
+  /** GPU hours and price from the monotonic GPU-seconds (preempted pods too: they were paid). */
+  static CostStatus cost(double gpuSeconds, HardwareStatus hw, PriceTable prices) {
     if (hw == null || hw.accelerator == null) {
       return null;
     }
-    int gpus = hw.count == null ? 1 : hw.count;
-    List<CostCalculator.PodInterval> intervals =
-        pods.stream().map(p -> interval(p, gpus)).flatMap(Optional::stream).toList();
-    CostCalculator.CostReport report =
-        CostCalculator.compute(
-            intervals,
-            Accelerator.fromId(hw.accelerator),
-            Boolean.TRUE.equals(hw.spot),
-            prices,
-            now);
+    double gpuHours = gpuSeconds / 3600.0;
     CostStatus c = new CostStatus();
-    c.gpuHours = Math.round(report.gpuHours() * 10000.0) / 10000.0;
-    c.estimatedUsd = Math.round(report.usd() * 100.0) / 100.0;
+    c.gpuHours = Math.round(gpuHours * 10000.0) / 10000.0;
+    c.estimatedUsd =
+        Math.round(
+                gpuHours
+                    * prices
+                        .price(Accelerator.fromId(hw.accelerator))
+                        .perGpuHour(Boolean.TRUE.equals(hw.spot))
+                    * 100.0)
+            / 100.0;
     return c;
   }
 
-  private static Optional<CostCalculator.PodInterval> interval(Pod pod, int gpus) {
-    if (pod.getStatus() == null || pod.getStatus().getStartTime() == null) {
-      return Optional.empty();
-    }
-    Instant start = Instant.parse(pod.getStatus().getStartTime());
-    Instant end =
-        trainerTermination(pod)
-            .map(ContainerStateTerminated::getFinishedAt)
-            .filter(java.util.Objects::nonNull)
-            .map(Instant::parse)
-            .orElse(null);
-    return Optional.of(
-        new CostCalculator.PodInterval(pod.getMetadata().getName(), start, end, gpus));
+  private static boolean managed(JobContext ctx) {
+    var spec = ctx.job().getSpec().hardware;
+    return spec == null
+        || spec.provisioning == null
+        || spec.provisioning == dev.finetune.api.v1alpha1.HardwareSpec.Provisioning.MANAGED;
+  }
+
+  static boolean unschedulable(Set<Pod> pods) {
+    return pods.stream()
+        .filter(p -> p.getStatus() != null && "Pending".equals(p.getStatus().getPhase()))
+        .flatMap(
+            p ->
+                p.getStatus().getConditions() == null
+                    ? java.util.stream.Stream.empty()
+                    : p.getStatus().getConditions().stream())
+        .anyMatch(
+            c ->
+                "PodScheduled".equals(c.getType())
+                    && "False".equals(c.getStatus())
+                    && "Unschedulable".equals(c.getReason()));
   }
 
   static boolean preempted(Pod pod) {

@@ -7,6 +7,7 @@ import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
 import dev.finetune.operator.reconcile.StepResult;
 import dev.finetune.operator.reconcile.ports.AcceleratorSizing;
+import dev.finetune.operator.tenancy.JobHubTokens;
 import java.time.Duration;
 
 /** Provisioning (1/3): the accelerator asked for, or the cheapest that fits for auto. */
@@ -36,7 +37,9 @@ public final class SelectAcceleratorStep implements Step {
       status.count = count;
       status.reason = "requested in spec.hardware.accelerator";
     } else {
-      AcceleratorSizing.Outcome outcome = sizing.size(ctx.job());
+      AcceleratorSizing.Outcome outcome =
+          sizing.size(
+              ctx.job(), JobHubTokens.forJob(ctx.client(), ctx.job(), ctx.namespaceAnnotations()));
       if (outcome instanceof AcceleratorSizing.Running r) {
         ctx.condition(Conditions.ACCELERATOR_SELECTED, Conditions.UNKNOWN, "Sizing", r.message());
         return StepResult.requeueAfter(Duration.ofSeconds(2));

@@ -27,7 +27,9 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A stateful in-process stand-in for the IAM admin API's service-account policy methods ({@code
@@ -46,6 +48,8 @@ public final class FakeIam implements BindableService, AutoCloseable {
   private final Deque<Status> setFaults = new ArrayDeque<>();
   private final AtomicInteger setCalls = new AtomicInteger();
   private int concurrentWrites;
+  private final AtomicReference<CountDownLatch> hold = new AtomicReference<>();
+  private volatile boolean unavailable;
   private int version;
   private Server server;
   private ManagedChannel channel;
@@ -134,10 +138,34 @@ public final class FakeIam implements BindableService, AutoCloseable {
     return setCalls.get();
   }
 
+  /** The next setIamPolicy call waits for {@code latch} before it is applied. */
+  public FakeIam holdNextSet(CountDownLatch latch) {
+    hold.set(latch);
+    return this;
+  }
+
+  /** While on, every call fails with UNAVAILABLE, as when Google Cloud cannot be reached. */
+  public FakeIam unavailable(boolean on) {
+    unavailable = on;
+    return this;
+  }
+
+  /** Every member of {@code role} on any resource. */
+  public synchronized List<String> allMembers(String role) {
+    return policies.values().stream()
+        .flatMap(p -> p.getBindingsList().stream())
+        .filter(b -> b.getRole().equals(role))
+        .flatMap(b -> b.getMembersList().stream())
+        .toList();
+  }
+
   // ---- gRPC ----
 
   private synchronized void getIamPolicy(GetIamPolicyRequest req, StreamObserver<Policy> out) {
-    Status fault = getFaults.poll();
+    Status fault = unavailable ? Status.UNAVAILABLE.withDescription("IAM unreachable") : null;
+    if (fault == null) {
+      fault = getFaults.poll();
+    }
     if (fault != null) {
       out.onError(fault.asRuntimeException());
       return;
@@ -151,9 +179,24 @@ public final class FakeIam implements BindableService, AutoCloseable {
     out.onCompleted();
   }
 
-  private synchronized void setIamPolicy(SetIamPolicyRequest req, StreamObserver<Policy> out) {
+  private void setIamPolicy(SetIamPolicyRequest req, StreamObserver<Policy> out) {
+    CountDownLatch latch = hold.getAndSet(null);
+    if (latch != null) {
+      try {
+        latch.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    setLocked(req, out);
+  }
+
+  private synchronized void setLocked(SetIamPolicyRequest req, StreamObserver<Policy> out) {
     setCalls.incrementAndGet();
-    Status fault = setFaults.poll();
+    Status fault = unavailable ? Status.UNAVAILABLE.withDescription("IAM unreachable") : null;
+    if (fault == null) {
+      fault = setFaults.poll();
+    }
     if (fault != null) {
       out.onError(fault.asRuntimeException());
       return;

@@ -65,6 +65,8 @@ public final class FakeClusterManager extends ClusterManagerGrpc.ClusterManagerI
   private final Map<String, NodePool> pools = new LinkedHashMap<>();
   private final Map<String, OpState> operations = new LinkedHashMap<>();
   private final Map<Rpc, Deque<Status>> faults = new EnumMap<>(Rpc.class);
+  private final Map<Rpc, java.util.concurrent.atomic.AtomicInteger> calls =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final Deque<com.google.rpc.Status> operationFailures = new ArrayDeque<>();
   private final List<Consumer<NodePool>> readyListeners = new CopyOnWriteArrayList<>();
   private final List<BiConsumer<NodePool, Integer>> scaleUpListeners = new CopyOnWriteArrayList<>();
@@ -127,6 +129,12 @@ public final class FakeClusterManager extends ClusterManagerGrpc.ClusterManagerI
 
   public synchronized List<Operation> operations() {
     return operations.values().stream().map(s -> s.op).toList();
+  }
+
+  /** How many calls of {@code rpc} arrived (faulted ones too). */
+  public int calls(Rpc rpc) {
+    var n = calls.get(rpc);
+    return n == null ? 0 : n.get();
   }
 
   public int createCalls() {
@@ -413,6 +421,9 @@ public final class FakeClusterManager extends ClusterManagerGrpc.ClusterManagerI
   }
 
   private boolean fault(Rpc rpc, StreamObserver<?> out) {
+    calls
+        .computeIfAbsent(rpc, r -> new java.util.concurrent.atomic.AtomicInteger())
+        .incrementAndGet();
     Deque<Status> q = faults.get(rpc);
     Status st = q == null ? null : q.poll();
     if (st != null) {
