@@ -19,7 +19,10 @@ import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.gcp.storage.GoogleCloudStorage;
 import dev.finetune.operator.gcp.storage.RecordingGcsProxy;
 import dev.finetune.operator.reconcile.Conditions;
+import dev.finetune.operator.sizing.HubToken;
+import dev.finetune.operator.tenancy.JobHubTokens;
 import dev.finetune.operator.tenancy.StorageAllowList;
+import dev.finetune.operator.tenancy.TenantPolicy;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -699,6 +702,68 @@ class TenancyIT {
     assertThat(client.namespaces().withName(tenantNs).get().getMetadata().getAnnotations())
         .containsEntry("team/owner", "alice")
         .containsEntry(StorageAllowList.ANNOTATION, "gs://" + ok + ",gs://" + shared);
+  }
+
+  /**
+   * Attack 29: a job names a Hugging Face token Secret that exists only in another tenant's
+   * namespace. The token is read from the job's own namespace alone (never found here); the
+   * operator's token serves only namespaces an admin opted in; messages never carry the value.
+   */
+  @Test
+  @Order(11)
+  void hubTokensComeFromTheJobsOwnNamespace() throws Exception {
+    client
+        .resource(
+            new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata()
+                .withName("hf")
+                .withNamespace(nsB)
+                .endMetadata()
+                .withStringData(Map.of("token", "hf_tenant_b_secret"))
+                .build())
+        .create();
+    FineTuneJob j = job(nsA, "gated", IdentitySpec.Mode.SERVICE_ACCOUNT);
+    j.getSpec().model.tokenSecretRef = new dev.finetune.api.v1alpha1.ModelSpec.SecretKeyRef();
+    j.getSpec().model.tokenSecretRef.name = "hf";
+    j.getSpec().model.tokenSecretRef.key = "token";
+    assertThatThrownBy(() -> JobHubTokens.forJob(client, j, Map.of()).resolve())
+        .isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("Secret " + nsA + "/hf")
+        .hasMessageNotContaining("hf_tenant_b_secret");
+
+    client
+        .resource(
+            new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata()
+                .withName("hf")
+                .withNamespace(nsA)
+                .endMetadata()
+                .withStringData(Map.of("other", "x"))
+                .build())
+        .create();
+    assertThatThrownBy(() -> JobHubTokens.forJob(client, j, Map.of()).resolve())
+        .hasMessageContaining("has no key \"token\"");
+    client
+        .secrets()
+        .inNamespace(nsA)
+        .withName("hf")
+        .edit(
+            sec ->
+                new io.fabric8.kubernetes.api.model.SecretBuilder(sec)
+                    .withData(null)
+                    .withStringData(Map.of("token", "hf_tenant_a_own"))
+                    .build());
+    assertThat(JobHubTokens.forJob(client, j, Map.of()).resolve())
+        .isEqualTo(new HubToken.Own("hf_tenant_a_own"));
+
+    j.getSpec().model.tokenSecretRef = null;
+    assertThat(JobHubTokens.forJob(client, j, Map.of()).resolve())
+        .isInstanceOf(HubToken.None.class);
+    assertThat(
+            JobHubTokens.forJob(
+                    client, j, Map.of(TenantPolicy.OPERATOR_HF_TOKEN_ANNOTATION, "true"))
+                .resolve())
+        .isInstanceOf(HubToken.OperatorWide.class);
   }
 
   /** Runs kubectl expecting a refusal; returns kubectl's output. */
