@@ -150,15 +150,27 @@ class CloudFaultsIT {
       }
       // Delete each at some point of its life: at once, once its grants are recorded, once
       // bound, while training, or after the run.
-      for (String name : names) {
-        int point = random.nextInt(5);
-        await()
-            .atMost(Duration.ofMinutes(2))
-            .pollInterval(Duration.ofMillis(100))
-            .until(() -> reached(name, point));
-        injectFaults(random);
-        client.resources(FineTuneJob.class).inNamespace(ns).withName(name).delete();
-      }
+      Map<String, Integer> points = new java.util.LinkedHashMap<>();
+      names.forEach(n -> points.put(n, random.nextInt(5)));
+      await()
+          .atMost(Duration.ofMinutes(3))
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () -> {
+                for (var it = points.entrySet().iterator(); it.hasNext(); ) {
+                  var e = it.next();
+                  if (reached(e.getKey(), e.getValue())) {
+                    injectFaults(random);
+                    client
+                        .resources(FineTuneJob.class)
+                        .inNamespace(ns)
+                        .withName(e.getKey())
+                        .delete();
+                    it.remove();
+                  }
+                }
+                return points.isEmpty();
+              });
       await()
           .atMost(Duration.ofMinutes(3))
           .pollInterval(Duration.ofMillis(250))
