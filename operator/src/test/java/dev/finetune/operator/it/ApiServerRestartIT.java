@@ -57,6 +57,7 @@ class ApiServerRestartIT {
     gcs.server()
         .objectStore()
         .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
+    TrainerOutput.writeArtifacts(gcs.server().objectStore(), bucket, "survivor");
     String pred = "{\"id\": \"e0\", \"reference\": \"Ada\", \"prediction\": \"Ada\"}\n";
     for (String f : List.of("baseline.jsonl", "tuned.jsonl")) {
       gcs.server()

@@ -63,6 +63,7 @@ class LeaderFailoverIT {
     gcs.server()
         .objectStore()
         .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
+    TrainerOutput.writeArtifacts(gcs.server().objectStore(), bucket, "fo");
     String pred = "{\"id\": \"e0\", \"reference\": \"Ada\", \"prediction\": \"Ada\"}\n";
     for (String f : List.of("baseline.jsonl", "tuned.jsonl")) {
       gcs.server()

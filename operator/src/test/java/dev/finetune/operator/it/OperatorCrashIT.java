@@ -86,6 +86,7 @@ class OperatorCrashIT {
   }
 
   static void writePredictions(String name) throws Exception {
+    TrainerOutput.writeArtifacts(gcs.server().objectStore(), bucket, name);
     ObjectMapper json = new ObjectMapper();
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < 4; i++) {

@@ -182,13 +182,7 @@ class TrainingFlowIT {
 
   /** The adapter files and manifest.json the trainer writes at the end of a run. */
   static void writeArtifacts(String name) throws Exception {
-    var store = gcs.server().objectStore();
-    String prefix = "gs://" + bucket + "/runs/" + name + "/";
-    store.write(GcsUri.parse(prefix + "adapter/adapter_model.safetensors"), new byte[1000]);
-    store.write(
-        GcsUri.parse(prefix + "adapter/adapter_config.json"),
-        "{\"peft_type\": \"LORA\"}".getBytes(StandardCharsets.UTF_8));
-    store.write(GcsUri.parse(prefix + "manifest.json"), "{}".getBytes(StandardCharsets.UTF_8));
+    TrainerOutput.writeArtifacts(gcs.server().objectStore(), bucket, name);
   }
 
   static void writePredictions(String name, int n, boolean tunedLearned, boolean artifacts)
