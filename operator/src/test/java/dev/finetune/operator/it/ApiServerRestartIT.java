@@ -48,10 +48,15 @@ class ApiServerRestartIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
+    bucket = gcs.server().newBucket("apidata");
     ns =
         LocalCluster.namespace(
-            "apirestart", Map.of("finetune.dev/allowed-gcp-service-accounts", TrainingFlowIT.GSA));
-    bucket = gcs.server().newBucket("apidata");
+            "apirestart",
+            Map.of(
+                "finetune.dev/allowed-gcp-service-accounts",
+                TrainingFlowIT.GSA,
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     String line =
         "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
     gcs.server()

@@ -49,8 +49,15 @@ class CloudFaultsIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
-    ns = LocalCluster.namespace("faults", Map.of("finetune.dev/allowed-gcp-service-accounts", GSA));
     bucket = gcs.server().newBucket("faultdata");
+    ns =
+        LocalCluster.namespace(
+            "faults",
+            Map.of(
+                "finetune.dev/allowed-gcp-service-accounts",
+                GSA,
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     String line =
         "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
     gcs.server()

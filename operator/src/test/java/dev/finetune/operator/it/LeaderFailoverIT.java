@@ -54,10 +54,15 @@ class LeaderFailoverIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
+    bucket = gcs.server().newBucket("failoverdata");
     ns =
         LocalCluster.namespace(
-            "failover", Map.of("finetune.dev/allowed-gcp-service-accounts", GSA));
-    bucket = gcs.server().newBucket("failoverdata");
+            "failover",
+            Map.of(
+                "finetune.dev/allowed-gcp-service-accounts",
+                GSA,
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     String line =
         "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
     gcs.server()

@@ -55,8 +55,15 @@ class OperatorCrashIT {
   @BeforeAll
   static void setUp() throws Exception {
     client = LocalCluster.client();
-    ns = LocalCluster.namespace("crash", Map.of("finetune.dev/allowed-gcp-service-accounts", GSA));
     bucket = gcs.server().newBucket("crashdata");
+    ns =
+        LocalCluster.namespace(
+            "crash",
+            Map.of(
+                "finetune.dev/allowed-gcp-service-accounts",
+                GSA,
+                "finetune.dev/allowed-gcs-prefixes",
+                "gs://" + bucket));
     String line =
         "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
     gcs.server()
