@@ -296,11 +296,14 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     JobContext ctx =
         new JobContext(job, status, context, context.getClient(), config, clock.instant());
     StepResult result = flow.release().run(ctx);
-    Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());
-    write(job, context, before, status, List.of(), ctx);
     if (ReleaseGrantsStep.pending(status).isEmpty()) {
+      // Nothing left: the object goes, so its status is not written (a write here would only
+      // race JOSDK's removal of the finalizer); a skipped cleanup is still recorded as an Event.
+      events.cleanupBlocked(context.getClient(), job, before, status, ctx.now());
       return DeleteControl.defaultDelete();
     }
+    Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());
+    write(job, context, before, status, List.of(), ctx);
     Duration after =
         result instanceof StepResult.RequeueAfter r ? r.delay() : Duration.ofSeconds(1);
     LOG.info(
