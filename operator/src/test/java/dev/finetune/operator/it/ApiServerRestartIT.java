@@ -49,28 +49,9 @@ class ApiServerRestartIT {
   static void setUp() throws Exception {
     client = LocalCluster.client();
     bucket = gcs.server().newBucket("apidata");
-    ns =
-        LocalCluster.namespace(
-            "apirestart",
-            Map.of(
-                "finetune.dev/allowed-gcp-service-accounts",
-                TrainingFlowIT.GSA,
-                "finetune.dev/allowed-gcs-prefixes",
-                "gs://" + bucket));
-    String line =
-        "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
-    gcs.server()
-        .objectStore()
-        .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
-    TrainerOutput.writeArtifacts(gcs.server().objectStore(), bucket, "survivor");
-    String pred = "{\"id\": \"e0\", \"reference\": \"Ada\", \"prediction\": \"Ada\"}\n";
-    for (String f : List.of("baseline.jsonl", "tuned.jsonl")) {
-      gcs.server()
-          .objectStore()
-          .write(
-              GcsUri.of(bucket, "runs/survivor/predictions/" + f),
-              pred.getBytes(StandardCharsets.UTF_8));
-    }
+    ns = LocalCluster.tenantNamespace("apirestart", TrainingFlowIT.GSA, bucket);
+    TrainerOutput.writeTrainingData(gcs.server().objectStore(), bucket);
+    TrainerOutput.writeFinishedRun(gcs.server().objectStore(), bucket, "survivor");
     gke = FakeClusterManager.start();
     iam = FakeIam.start();
     operator =

@@ -12,14 +12,12 @@ import dev.finetune.operator.gcp.iam.FakeIam;
 import dev.finetune.operator.gcp.iam.WorkloadIdentityMembers;
 import dev.finetune.operator.gcp.nodepool.FakeClusterManager;
 import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
-import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.reconcile.Conditions;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -55,19 +53,8 @@ class CapacityAndIdentityIT {
   static void setUp() throws Exception {
     client = LocalCluster.client();
     bucket = gcs.server().newBucket("capdata");
-    ns =
-        LocalCluster.namespace(
-            "capacity",
-            Map.of(
-                "finetune.dev/allowed-gcp-service-accounts",
-                "*@proj-1.iam.gserviceaccount.com",
-                "finetune.dev/allowed-gcs-prefixes",
-                "gs://" + bucket));
-    String line =
-        "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
-    gcs.server()
-        .objectStore()
-        .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
+    ns = LocalCluster.tenantNamespace("capacity", "*@proj-1.iam.gserviceaccount.com", bucket);
+    TrainerOutput.writeTrainingData(gcs.server().objectStore(), bucket);
     gke = FakeClusterManager.start().completeOperationsAfterPolls(3);
     iam = FakeIam.start();
     operator = newOperator().start();

@@ -11,10 +11,8 @@ import dev.finetune.operator.gcp.iam.WorkloadIdentityMembers;
 import dev.finetune.operator.gcp.nodepool.FakeClusterManager;
 import dev.finetune.operator.gcp.nodepool.PoolShape;
 import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
-import dev.finetune.operator.gcp.storage.GcsUri;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.Status;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,19 +48,8 @@ class CloudFaultsIT {
   static void setUp() throws Exception {
     client = LocalCluster.client();
     bucket = gcs.server().newBucket("faultdata");
-    ns =
-        LocalCluster.namespace(
-            "faults",
-            Map.of(
-                "finetune.dev/allowed-gcp-service-accounts",
-                GSA,
-                "finetune.dev/allowed-gcs-prefixes",
-                "gs://" + bucket));
-    String line =
-        "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
-    gcs.server()
-        .objectStore()
-        .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
+    ns = LocalCluster.tenantNamespace("faults", GSA, bucket);
+    TrainerOutput.writeTrainingData(gcs.server().objectStore(), bucket);
     gke = FakeClusterManager.start().completeOperationsAfterPolls(1);
     iam = FakeIam.start();
     LocalCluster.poolNode(SHAPE.poolName() + "-faults-0", SHAPE);

@@ -10,12 +10,10 @@ import dev.finetune.operator.Fixtures;
 import dev.finetune.operator.gcp.iam.FakeIam;
 import dev.finetune.operator.gcp.nodepool.FakeClusterManager;
 import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
-import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.reconcile.Conditions;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -55,27 +53,9 @@ class LeaderFailoverIT {
   static void setUp() throws Exception {
     client = LocalCluster.client();
     bucket = gcs.server().newBucket("failoverdata");
-    ns =
-        LocalCluster.namespace(
-            "failover",
-            Map.of(
-                "finetune.dev/allowed-gcp-service-accounts",
-                GSA,
-                "finetune.dev/allowed-gcs-prefixes",
-                "gs://" + bucket));
-    String line =
-        "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
-    gcs.server()
-        .objectStore()
-        .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
-    TrainerOutput.writeArtifacts(gcs.server().objectStore(), bucket, "fo");
-    String pred = "{\"id\": \"e0\", \"reference\": \"Ada\", \"prediction\": \"Ada\"}\n";
-    for (String f : List.of("baseline.jsonl", "tuned.jsonl")) {
-      gcs.server()
-          .objectStore()
-          .write(
-              GcsUri.of(bucket, "runs/fo/predictions/" + f), pred.getBytes(StandardCharsets.UTF_8));
-    }
+    ns = LocalCluster.tenantNamespace("failover", GSA, bucket);
+    TrainerOutput.writeTrainingData(gcs.server().objectStore(), bucket);
+    TrainerOutput.writeFinishedRun(gcs.server().objectStore(), bucket, "fo");
     gke = FakeClusterManager.start().completeOperationsAfterPolls(1_000_000);
     iam = FakeIam.start();
     LocalCluster.poolNode(SHAPE.poolName() + "-failover-0", SHAPE);

@@ -110,6 +110,20 @@ public final class LocalCluster {
     }
   }
 
+  /**
+   * A fresh tenant namespace as a cluster admin sets it up: its jobs may run as {@code
+   * serviceAccounts} and use the Cloud Storage bucket {@code bucket}.
+   */
+  public static String tenantNamespace(String prefix, String serviceAccounts, String bucket) {
+    return namespace(
+        prefix,
+        Map.of(
+            "finetune.dev/allowed-gcp-service-accounts",
+            serviceAccounts,
+            "finetune.dev/allowed-gcs-prefixes",
+            "gs://" + bucket));
+  }
+
   /** A fresh namespace for a test, with the given annotations. */
   public static String namespace(String prefix, Map<String, String> annotations) {
     String name = prefix + "-" + ProcessHandle.current().pid() + "-" + NAMESPACES.incrementAndGet();

@@ -56,19 +56,8 @@ class OperatorCrashIT {
   static void setUp() throws Exception {
     client = LocalCluster.client();
     bucket = gcs.server().newBucket("crashdata");
-    ns =
-        LocalCluster.namespace(
-            "crash",
-            Map.of(
-                "finetune.dev/allowed-gcp-service-accounts",
-                GSA,
-                "finetune.dev/allowed-gcs-prefixes",
-                "gs://" + bucket));
-    String line =
-        "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
-    gcs.server()
-        .objectStore()
-        .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(20).getBytes(StandardCharsets.UTF_8));
+    ns = LocalCluster.tenantNamespace("crash", GSA, bucket);
+    TrainerOutput.writeTrainingData(gcs.server().objectStore(), bucket);
     gke = FakeClusterManager.start().completeOperationsAfterPolls(2);
     iam = FakeIam.start();
     LocalCluster.poolNode(SHAPE.poolName() + "-crash-0", SHAPE);

@@ -14,7 +14,32 @@ final class TrainerOutput {
   static final byte[] ADAPTER_CONFIG = "{\"peft_type\": \"LORA\"}".getBytes(StandardCharsets.UTF_8);
   static final byte[] MANIFEST = "{}".getBytes(StandardCharsets.UTF_8);
 
+  /** A valid prompt-completion dataset of 20 examples. */
+  static final byte[] TRAIN_JSONL =
+      "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n"
+          .repeat(20)
+          .getBytes(StandardCharsets.UTF_8);
+
   private TrainerOutput() {}
+
+  /** Writes {@link #TRAIN_JSONL} as gs://bucket/train.jsonl. */
+  static void writeTrainingData(ObjectStore store, String bucket) throws IOException {
+    store.write(GcsUri.of(bucket, "train.jsonl"), TRAIN_JSONL);
+  }
+
+  /**
+   * A finished run's whole output under gs://bucket/runs/run/: the adapter, manifest.json and
+   * baseline and tuned predictions of one example that both get right.
+   */
+  static void writeFinishedRun(ObjectStore store, String bucket, String run) throws IOException {
+    writeArtifacts(store, bucket, run);
+    byte[] pred =
+        "{\"id\": \"e0\", \"reference\": \"Ada\", \"prediction\": \"Ada\"}\n"
+            .getBytes(StandardCharsets.UTF_8);
+    for (String f : new String[] {"baseline.jsonl", "tuned.jsonl"}) {
+      store.write(GcsUri.of(bucket, "runs/" + run + "/predictions/" + f), pred);
+    }
+  }
 
   /** Writes them under gs://bucket/runs/run/. */
   static void writeArtifacts(ObjectStore store, String bucket, String run) throws IOException {
