@@ -21,6 +21,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -75,17 +76,25 @@ public final class StorageEvaluation implements Evaluation {
   }
 
   /**
-   * The adapter and manifest in the output prefix, or the names of what is missing.
+   * What the output prefix holds: the artifacts, or (when any is absent) every missing object.
    *
-   * @return either the artifacts or an {@link Invalid} outcome naming every missing object
+   * @param artifacts the adapter and manifest with their sizes, or null when something is missing
+   * @param missing the URIs of the required objects that are not there
    */
-  Object artifacts(String output) throws IOException {
+  record Found(Artifacts artifacts, List<String> missing) {}
+
+  /** One listing of adapter/ (with each object's size) and one stat of manifest.json. */
+  Found artifacts(String output) throws IOException {
     GcsUri prefix = outputPrefix(output);
     GcsUri adapter = prefix.resolve("adapter/");
     GcsUri manifest = prefix.resolve("manifest.json");
+    Map<String, Long> adapterSizes = new HashMap<>();
+    for (GcsUri u : store.list(adapter)) {
+      store.stat(u).ifPresent(info -> adapterSizes.put(u.toString(), info.size()));
+    }
     List<String> missing = new ArrayList<>();
     for (String f : ADAPTER_FILES) {
-      if (store.stat(adapter.resolve(f)).isEmpty()) {
+      if (!adapterSizes.containsKey(adapter.resolve(f).toString())) {
         missing.add(adapter.resolve(f).toString());
       }
     }
@@ -94,30 +103,29 @@ public final class StorageEvaluation implements Evaluation {
       missing.add(manifest.toString());
     }
     if (!missing.isEmpty()) {
-      return new Invalid(
-          "ArtifactsMissing",
-          "the trainer exited 0 but its output is incomplete; missing: "
-              + String.join(", ", missing));
+      return new Found(null, missing);
     }
-    long adapterBytes = 0;
-    for (GcsUri u : store.list(adapter)) {
-      adapterBytes += store.stat(u).map(ObjectInfo::size).orElse(0L);
-    }
-    return new Artifacts(
-        adapter.toString(), adapterBytes, manifest.toString(), manifestInfo.get().size());
+    long adapterBytes = adapterSizes.values().stream().mapToLong(Long::longValue).sum();
+    return new Found(
+        new Artifacts(
+            adapter.toString(), adapterBytes, manifest.toString(), manifestInfo.get().size()),
+        List.of());
   }
 
   Outcome score(FineTuneJob job) {
-    Object found;
+    Found found;
     try {
       found = artifacts(job.getSpec().output);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    if (found instanceof Invalid missing) {
-      return missing;
+    if (!found.missing().isEmpty()) {
+      return new Invalid(
+          "ArtifactsMissing",
+          "the trainer exited 0 but its output is incomplete; missing: "
+              + String.join(", ", found.missing()));
     }
-    Artifacts artifacts = (Artifacts) found;
+    Artifacts artifacts = found.artifacts();
     EvaluationSpec spec =
         job.getSpec().evaluation == null ? new EvaluationSpec() : job.getSpec().evaluation;
     boolean withBaseline = spec.baseline == null || spec.baseline;
