@@ -38,7 +38,7 @@ if [[ ! -x "$canon" ]]; then
 fi
 out="$(mktemp -d)"
 cleanup() {
-  if [[ -n "${started_cluster:-}" ]]; then "$repo/hack/cluster.sh" down "$cluster_name" >&2 || true; fi
+  if [[ -n "${started_cluster:-}" ]]; then "$repo/hack/cluster.sh" down "$cluster_name" >/dev/null 2>&1 || true; fi
   rm -rf "$out"
 }
 trap cleanup EXIT
@@ -124,7 +124,10 @@ if [[ -n "${FINETUNE_INSTALL_KUBECONFIG:-}" ]]; then
   export KUBECONFIG="$FINETUNE_INSTALL_KUBECONFIG"
 else
   started_cluster=1
-  KUBECONFIG="$("$repo/hack/cluster.sh" up "$cluster_name")"
+  if ! KUBECONFIG="$("$repo/hack/cluster.sh" up "$cluster_name" 2>"$out/cluster.log")"; then
+    cat "$out/cluster.log" >&2
+    exit 1
+  fi
   export KUBECONFIG
 fi
 log "API server $(kubectl version -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | tail -1)"
