@@ -11,15 +11,14 @@ whose file name contains "Event" (JobEvents.java, ...) are skipped.
 
     hack/argocd/reasons.py [REPO]      one per line: `phase NAME` or `reason NAME`
 """
+
 from __future__ import annotations
 
 import re
 import sys
 from pathlib import Path
 
-DECL = re.compile(
-    r"(?:record\s+|\b[\w<>\[\], ?]+\s+)(\w+)\s*\(([^()]*)\)\s*(?:implements\b[^{]*)?(?:throws\b[^{]*)?\{"
-)
+DECL = re.compile(r"(?:record\s+|\b[\w<>\[\], ?]+\s+)(\w+)\s*\(([^()]*)\)\s*(?:implements\b[^{]*)?(?:throws\b[^{]*)?\{")
 CALL = re.compile(r"(?:\bnew\s+(?:\w+\.)*|\.|\b)(\w+)\s*\(")
 CONSTANT = re.compile(r'\bString\s+([A-Z][A-Z0-9_]+)\s*=\s*"([A-Za-z]+)"\s*;')
 ASSIGNED = re.compile(r"\breason\s*=\s*([^;]*);")
@@ -67,9 +66,7 @@ def call_args(text: str, start: int) -> list[str] | None:
 
 
 def main(repo: Path) -> int:
-    sources = sorted(
-        p for p in (repo / "operator/src/main/java").rglob("*.java") if "Event" not in p.name
-    )
+    sources = sorted(p for p in (repo / "operator/src/main/java").rglob("*.java") if "Event" not in p.name)
     texts = {p: strip_comments(p.read_text(encoding="utf-8")) for p in sources}
     constants: dict[str, set[str]] = {}
     # (method name, arity) -> index of its `reason` parameter
@@ -120,9 +117,9 @@ def main(repo: Path) -> int:
             collect(args[idx], f"{rel}:{text.count(chr(10), 0, m.start()) + 1}")
         for m in ASSIGNED.finditer(text):
             collect(m.group(1), None)
-    phase_src = (
-        repo / "crds/src/main/java/dev/finetune/api/v1alpha1/FineTuneJobStatus.java"
-    ).read_text(encoding="utf-8")
+    phase_src = (repo / "crds/src/main/java/dev/finetune/api/v1alpha1/FineTuneJobStatus.java").read_text(
+        encoding="utf-8"
+    )
     m = re.search(r"enum\s+Phase\s*\{([^;}]*)", phase_src)
     if not m:
         print("reasons.py: enum Phase not found in FineTuneJobStatus.java", file=sys.stderr)
