@@ -280,6 +280,22 @@ class GkeNodePoolManagerTest {
   }
 
   @Test
+  void permissionDeniedOnDeleteNamesClustersUpdate() {
+    PoolShape shape = new PoolShape("nvidia-l4", 1, false);
+    ensureUntilSettled(shape);
+    Instant idle = Instant.parse("2026-01-01T10:00:00Z");
+    fake.failNext(FakeClusterManager.Rpc.DELETE, Status.PERMISSION_DENIED.withDescription("no"));
+    DeleteResult r =
+        manager.deleteIfIdle(shape, false, idle, Duration.ZERO, idle.plus(Duration.ofHours(1)));
+    assertThat(r.outcome()).isEqualTo(DeleteResult.Outcome.ERROR);
+    assertThat(r.message())
+        .contains(
+            "needs container.clusters.update on"
+                + " projects/proj/locations/us-central1/clusters/train")
+        .doesNotContain("container.nodePools.");
+  }
+
+  @Test
   void neverDeletesUnmanagedPoolsAndListsOnlyManagedOnes() {
     fake.putPool(
         CONFIG.clusterName(),
