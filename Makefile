@@ -1,7 +1,8 @@
 # FineTune Operator. The two commands that matter:
 #   make test   everything CI runs: unit tests, integration tests against the local control plane,
-#               ROUGE parity with rouge-score, the trainer's pytest suite, and the end-to-end tests
-#               on a real node (the operator and trainer images, real pods)
+#               ROUGE parity with rouge-score, the install checks (Helm chart = kustomize, server-side
+#               dry runs, the Argo CD health check, the GCP setup script), the trainer's pytest
+#               suite, and the end-to-end tests on a real node (the operator and trainer images, real pods)
 #   make dev    the local control plane with a real GPU-shaped node, the images, the operator
 #               installed from deploy/, and the quickstart FineTuneJob trained for real (on CPU)
 SHELL := /bin/bash
@@ -12,9 +13,9 @@ IT_CLUSTER ?= finetune-it
 
 E2E_ENV := FINETUNE_DEV_NAME=finetune-e2e FINETUNE_NODE_SUBNET=10.213.1 FINETUNE_DEV_GCS_PORT=4444
 
-.PHONY: test java-test trainer-test e2e-test images controlplane crds build dev dev-down fmt
+.PHONY: test java-test install-test trainer-test e2e-test images controlplane crds build dev dev-down fmt
 
-test: java-test trainer-test e2e-test
+test: java-test install-test trainer-test e2e-test
 
 controlplane:
 	hack/controlplane/build.sh >/dev/null
@@ -29,6 +30,16 @@ java-test: controlplane
 	kubeconfig="$$(hack/cluster.sh up $(IT_CLUSTER))"; \
 	trap 'hack/cluster.sh down $(IT_CLUSTER)' EXIT; \
 	FINETUNE_IT_KUBECONFIG="$$kubeconfig" $(MVN) verify
+
+# The install: hack/gcp-setup.sh (dry run and apply against a recording gcloud, permission names
+# against hack/gcp/permissions.txt); the Argo CD health check run by gopher-lua on testdata for
+# every phase and reason in the code; helm lint, Helm chart = kustomize (base and GKE overlay),
+# server-side dry runs, `kubectl apply -k deploy/` and `helm install` on a local API server of
+# its own. helm, the Lua runner and the manifest normaliser are built from Go modules and cached.
+install-test: controlplane
+	hack/gcp/test.sh
+	hack/argocd/test.sh
+	hack/install/test.sh
 
 trainer-test:
 	bash trainer-image/hack/test.sh
@@ -50,6 +61,7 @@ e2e-test: controlplane
 # Regenerate the committed CRD from the Java types.
 crds:
 	$(MVN) -q -pl crds install -Dcrd.update=true
+	cp crds/finetunejobs.finetune.dev-v1.yml charts/finetune-operator/crds/
 
 fmt:
 	$(MVN) -q spotless:apply

@@ -15,7 +15,7 @@ final class ReconcileErrors {
       String kind =
           switch (k.getCode()) {
             case 401 -> "Unauthorized";
-            case 403 -> "Forbidden (check the operator's RBAC in deploy/rbac.yaml)";
+            case 403 -> "Forbidden (check the operator's RBAC in deploy/base/rbac.yaml)";
             case 404 -> "NotFound";
             case 409 -> "Conflict";
             case 422 -> "Invalid (rejected by the API server or an admission policy)";

@@ -20,7 +20,9 @@ public final class TenantPolicy {
   /** Opts a namespace in to the operator's own Hugging Face token (value {@code "true"}). */
   public static final String OPERATOR_HF_TOKEN_ANNOTATION = "finetune.dev/allow-operator-hf-token";
 
-  /** Prefix of the annotations only cluster admins may set (see deploy/tenancy-policy.yaml). */
+  /**
+   * Prefix of the annotations only cluster admins may set (see deploy/base/tenancy-admission.yaml).
+   */
   public static final String ANNOTATION_PREFIX = "finetune.dev/";
 
   public static final String NOT_ALLOWED = "NotAllowed";

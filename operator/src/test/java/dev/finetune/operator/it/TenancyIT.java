@@ -131,7 +131,7 @@ class TenancyIT {
               "delete",
               "--ignore-not-found",
               "-f",
-              LocalCluster.REPO.resolve("deploy/tenancy-admission.yaml").toString()));
+              LocalCluster.REPO.resolve("deploy/base/tenancy-admission.yaml").toString()));
     } catch (IllegalStateException e) {
       // the cluster may be gone already
     }
@@ -629,7 +629,9 @@ class TenancyIT {
         .createOr(r -> r.update());
     LocalCluster.kubectl(
         List.of(
-            "apply", "-f", LocalCluster.REPO.resolve("deploy/tenancy-admission.yaml").toString()));
+            "apply",
+            "-f",
+            LocalCluster.REPO.resolve("deploy/base/tenancy-admission.yaml").toString()));
     List<String> tenant = List.of("--as=alice", "--as-group=" + TENANT_GROUP);
     // The policy is in force once a server-side dry run is refused (dry runs change nothing).
     await()

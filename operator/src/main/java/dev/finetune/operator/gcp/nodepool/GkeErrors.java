@@ -121,8 +121,8 @@ public final class GkeErrors {
                 + target
                 + " ("
                 + msg
-                + "). Grant it roles/container.clusterAdmin or a custom role with the"
-                + " permissions listed in docs/gcp-permissions.md.");
+                + "). Grant it the custom roles hack/gcp-setup.sh creates (docs/gcp-setup.md);"
+                + " every permission is listed in docs/gcp-permissions.md.");
       case UNAUTHENTICATED:
         return new PoolStatus.Failed(
             "Unauthenticated",

@@ -45,11 +45,12 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
   public static final String CLOUD_PLATFORM_SCOPE =
       "https://www.googleapis.com/auth/cloud-platform";
 
-  static final String PERM_CREATE = "container.nodePools.create";
-  static final String PERM_GET = "container.nodePools.get";
-  static final String PERM_LIST = "container.nodePools.list";
-  static final String PERM_DELETE = "container.nodePools.delete";
+  // The IAM permissions GKE checks (its API permissions reference): node pools have none of their
+  // own; creating and deleting one updates the cluster, reading and listing reads it.
+  static final String PERM_UPDATE = "container.clusters.update";
+  static final String PERM_GET = "container.clusters.get";
   static final String PERM_OPS_LIST = "container.operations.list";
+  static final String PERM_ACT_AS = "iam.serviceAccounts.actAs";
 
   /** Upper bound on one GKE call including retries. */
   public static final Duration CALL_DEADLINE = Duration.ofSeconds(15);
@@ -104,6 +105,20 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
     return settings;
   }
 
+  /**
+   * What creating a pool needs: {@code container.clusters.update} on the cluster, and {@code
+   * iam.serviceAccounts.actAs} on the service account its nodes run as (the Compute Engine default
+   * one when none is configured), which GKE checks on every create.
+   */
+  String createPermissions() {
+    String nodeSa =
+        config.nodeServiceAccount() == null || config.nodeServiceAccount().isBlank()
+            ? "the nodes' service account (the Compute Engine default"
+                + " PROJECT_NUMBER-compute@developer.gserviceaccount.com when none is configured)"
+            : config.nodeServiceAccount();
+    return PERM_UPDATE + " on " + config.clusterName() + " and " + PERM_ACT_AS + " on " + nodeSa;
+  }
+
   public GkeNodePoolConfig config() {
     return config;
   }
@@ -156,7 +171,7 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
       }
     } catch (ApiException e) {
       log.warn("Creating node pool {} failed: {}", name, e.getMessage());
-      return GkeErrors.map(e, PERM_CREATE, target, attempt);
+      return GkeErrors.map(e, createPermissions(), target, attempt);
     }
   }
 
@@ -196,7 +211,7 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
                       StatusCode.Code.valueOf(
                           io.grpc.Status.fromCodeValue(err.getCode()).getCode().name()),
                       err.getMessage(),
-                      PERM_CREATE,
+                      createPermissions(),
                       target,
                       attempt);
               return recycleIfRetryable(pool, mapped);
@@ -285,7 +300,7 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
     } catch (ApiException e) {
       String perm =
           e.getStatusCode().getCode() == StatusCode.Code.PERMISSION_DENIED
-              ? " (needs " + PERM_DELETE + ")"
+              ? " (needs " + PERM_UPDATE + " on " + config.clusterName() + ")"
               : "";
       return new DeleteResult(
           DeleteResult.Outcome.ERROR,

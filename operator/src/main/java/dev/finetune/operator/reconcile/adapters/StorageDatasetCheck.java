@@ -42,11 +42,9 @@ public final class StorageDatasetCheck implements DatasetCheck {
     }
     if (r.get() instanceof AsyncWork.Error<DatasetValidationResult> err) {
       Throwable cause = err.error() instanceof UncheckedIOException u ? u.getCause() : err.error();
-      String reason =
-          cause instanceof ObjectNotFoundException ? "DatasetNotFound" : "DatasetUnreadable";
       // Retried on the next look: a transient read error must not fail the job.
       if (cause instanceof ObjectNotFoundException) {
-        return new Invalid(new DatasetStatus(), reason, cause.getMessage());
+        return new Invalid(new DatasetStatus(), "DatasetNotFound", cause.getMessage());
       }
       return new Running("could not read the dataset, retrying: " + cause.getMessage());
     }

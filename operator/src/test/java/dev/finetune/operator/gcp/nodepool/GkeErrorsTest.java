@@ -11,7 +11,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class GkeErrorsTest {
 
   private static PoolStatus map(Code code, String msg) {
-    return GkeErrors.map(code, msg, "container.nodePools.create", "creating node pool p", 0);
+    return GkeErrors.map(code, msg, "container.clusters.update", "creating node pool p", 0);
   }
 
   @ParameterizedTest

@@ -229,13 +229,15 @@ class GkeNodePoolManagerTest {
   void permissionDeniedFailsNamingThePermission() {
     fake.failNextCreate(
         Status.PERMISSION_DENIED.withDescription(
-            "Required \"container.nodePools.create\" permission(s)"));
+            "Required \"container.clusters.update\" permission(s)"));
     PoolStatus s = manager.ensure(new PoolShape("nvidia-l4", 1, false));
     assertThat(s).isInstanceOf(PoolStatus.Failed.class);
     assertThat(((PoolStatus.Failed) s).reason()).isEqualTo("PermissionDenied");
     assertThat(((PoolStatus.Failed) s).message())
-        .contains("container.nodePools.create")
-        .contains("docs/gcp-permissions.md");
+        .contains("container.clusters.update on projects/")
+        .contains("iam.serviceAccounts.actAs on the nodes' service account")
+        .contains("docs/gcp-permissions.md")
+        .doesNotContain("container.nodePools.");
   }
 
   @Test
@@ -278,6 +280,22 @@ class GkeNodePoolManagerTest {
   }
 
   @Test
+  void permissionDeniedOnDeleteNamesClustersUpdate() {
+    PoolShape shape = new PoolShape("nvidia-l4", 1, false);
+    ensureUntilSettled(shape);
+    Instant idle = Instant.parse("2026-01-01T10:00:00Z");
+    fake.failNext(FakeClusterManager.Rpc.DELETE, Status.PERMISSION_DENIED.withDescription("no"));
+    DeleteResult r =
+        manager.deleteIfIdle(shape, false, idle, Duration.ZERO, idle.plus(Duration.ofHours(1)));
+    assertThat(r.outcome()).isEqualTo(DeleteResult.Outcome.ERROR);
+    assertThat(r.message())
+        .contains(
+            "needs container.clusters.update on"
+                + " projects/proj/locations/us-central1/clusters/train")
+        .doesNotContain("container.nodePools.");
+  }
+
+  @Test
   void neverDeletesUnmanagedPoolsAndListsOnlyManagedOnes() {
     fake.putPool(
         CONFIG.clusterName(),
@@ -300,11 +318,35 @@ class GkeNodePoolManagerTest {
   }
 
   @Test
+  void permissionDeniedOnCreateNamesTheConfiguredNodeServiceAccount() throws Exception {
+    GkeNodePoolManager withNodeSa =
+        new GkeNodePoolManager(
+            fake.client(),
+            new GkeNodePoolConfig(
+                "proj",
+                "us-central1",
+                "train",
+                3,
+                "LATEST",
+                "gpu-nodes@proj.iam.gserviceaccount.com",
+                List.of(),
+                0));
+    fake.failNextCreate(Status.PERMISSION_DENIED.withDescription("actAs denied"));
+    PoolStatus s = withNodeSa.ensure(new PoolShape("nvidia-l4", 1, false));
+    assertThat(((PoolStatus.Failed) s).message())
+        .contains(
+            "container.clusters.update on projects/proj/locations/us-central1/clusters/train and"
+                + " iam.serviceAccounts.actAs on gpu-nodes@proj.iam.gserviceaccount.com");
+  }
+
+  @Test
   void transientReadErrorsAreReported() {
     fake.failNext(FakeClusterManager.Rpc.GET_POOL, Status.PERMISSION_DENIED.withDescription("no"));
     PoolStatus s = manager.ensure(new PoolShape("nvidia-l4", 1, false));
     assertThat(s).isInstanceOf(PoolStatus.Failed.class);
-    assertThat(((PoolStatus.Failed) s).message()).contains("container.nodePools.get");
+    assertThat(((PoolStatus.Failed) s).message())
+        .contains("container.clusters.get")
+        .doesNotContain("container.nodePools.");
   }
 
   @Test
