@@ -31,6 +31,11 @@ public final class JsonSchemaCheck {
                           new AllowSchemaLoader(
                               iri -> iri != null && iri.toString().startsWith("classpath:")))));
 
+  /** The draft 2020-12 meta-schema, from the library's classpath copy. */
+  private static final JsonSchema META =
+      FACTORY.getSchema(
+          com.networknt.schema.SchemaLocation.of(com.networknt.schema.SchemaId.V202012));
+
   private final JsonSchema schema;
 
   private JsonSchemaCheck(JsonSchema schema) {
@@ -61,13 +66,23 @@ public final class JsonSchemaCheck {
           "a JSON Schema is an object or a boolean, got "
               + node.getNodeType().name().toLowerCase());
     }
+    Set<ValidationMessage> problems = META.validate(node);
+    if (!problems.isEmpty()) {
+      throw new InvalidSchemaException(
+          "not a draft 2020-12 JSON Schema: "
+              + problems.stream()
+                  .limit(3)
+                  .map(ValidationMessage::getMessage)
+                  .collect(java.util.stream.Collectors.joining("; ")));
+    }
     SchemaValidatorsConfig config = SchemaValidatorsConfig.builder().build();
     try {
       JsonSchema schema = FACTORY.getSchema(node, config);
       schema.initializeValidators(); // resolves every $ref now, so a bad one fails here
       return new JsonSchemaCheck(schema);
     } catch (JsonSchemaException | IllegalArgumentException | IllegalStateException e) {
-      throw new InvalidSchemaException("the schema cannot be used: " + e.getMessage());
+      throw new InvalidSchemaException(
+          "the schema cannot be used: " + e.getMessage().replaceFirst("^:\\s*", ""));
     } catch (RuntimeException e) {
       throw new InvalidSchemaException(
           "the schema cannot be used: " + e.getClass().getSimpleName() + ": " + e.getMessage());

@@ -45,6 +45,16 @@ class JsonSchemaCheckTest {
     assertThatThrownBy(() -> JsonSchemaCheck.compile("[1]"))
         .isInstanceOf(JsonSchemaCheck.InvalidSchemaException.class)
         .hasMessageContaining("object or a boolean");
+    // Checked against the draft 2020-12 meta-schema, so a typo is not silently ignored.
+    assertThatThrownBy(() -> JsonSchemaCheck.compile("{\"type\": \"nope\"}"))
+        .isInstanceOf(JsonSchemaCheck.InvalidSchemaException.class)
+        .hasMessageContaining("not a draft 2020-12 JSON Schema: $.type");
+    assertThatThrownBy(() -> JsonSchemaCheck.compile("{\"minProperties\": \"two\"}"))
+        .isInstanceOf(JsonSchemaCheck.InvalidSchemaException.class)
+        .hasMessageContaining("$.minProperties: string found, integer expected");
+    assertThatThrownBy(() -> JsonSchemaCheck.compile("{\"$ref\": \"#/$defs/missing\"}"))
+        .isInstanceOf(JsonSchemaCheck.InvalidSchemaException.class)
+        .hasMessageContaining("Reference /$defs/missing cannot be resolved");
   }
 
   @Test

@@ -433,6 +433,86 @@ class TrainingFlowIT {
     assertThat(client.serviceAccounts().inNamespace(ns).withName("broken-trainer").get()).isNull();
   }
 
+  static FineTuneJob withSchema(String name, String configMap) {
+    FineTuneJob j = job(name);
+    j.getSpec().evaluation = new EvaluationSpec();
+    j.getSpec().evaluation.metrics =
+        List.of(EvaluationSpec.Metric.JSON_VALID, EvaluationSpec.Metric.JSON_SCHEMA);
+    j.getSpec().evaluation.jsonSchemaRef = new EvaluationSpec.ConfigMapKeyRef();
+    j.getSpec().evaluation.jsonSchemaRef.name = configMap;
+    return j;
+  }
+
+  @Test
+  void theJsonSchemaComesFromAConfigMapOfTheJobsOwnNamespace() throws Exception {
+    String schema =
+        "{\"type\": \"object\", \"required\": [\"name\", \"city\"],"
+            + " \"properties\": {\"city\": {\"enum\": [\"Paris\"]}}}";
+    client
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("person-schema")
+                .endMetadata()
+                .addToData("schema.json", schema)
+                .build())
+        .create();
+    writePredictions("schema-ok", 4, true);
+    create(withSchema("schema-ok", "person-schema"));
+    var ev = awaitPhase("schema-ok", Phase.Succeeded).getStatus().evaluation;
+    assertThat(ev.metrics.get("jsonSchema").tuned).isEqualTo(1.0);
+    assertThat(ev.metrics.get("jsonSchema").baseline).isEqualTo(0.0);
+
+    // A ConfigMap of the same name in another namespace is not the job's: it is not found.
+    String other = LocalCluster.namespace("flow-other", Map.of());
+    client
+        .configMaps()
+        .inNamespace(other)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("elsewhere-schema")
+                .endMetadata()
+                .addToData("schema.json", schema)
+                .build())
+        .create();
+    writePredictions("schema-missing", 2, true);
+    create(withSchema("schema-missing", "elsewhere-schema"));
+    var c =
+        Conditions.get(
+                awaitPhase("schema-missing", Phase.Failed).getStatus(),
+                Conditions.EVALUATION_COMPLETE)
+            .orElseThrow();
+    assertThat(c.getReason()).isEqualTo("JsonSchemaUnavailable");
+    assertThat(c.getMessage())
+        .isEqualTo("ConfigMap " + ns + "/elsewhere-schema (evaluation.jsonSchemaRef) not found");
+
+    client
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("broken-schema")
+                .endMetadata()
+                .addToData("schema.json", "{\"type\": \"object\", \"minProperties\": \"two\"}")
+                .build())
+        .create();
+    writePredictions("schema-broken", 2, true);
+    create(withSchema("schema-broken", "broken-schema"));
+    var b =
+        Conditions.get(
+                awaitPhase("schema-broken", Phase.Failed).getStatus(),
+                Conditions.EVALUATION_COMPLETE)
+            .orElseThrow();
+    assertThat(b.getReason()).isEqualTo("JsonSchemaInvalid");
+    assertThat(b.getMessage())
+        .contains("broken-schema")
+        .contains("$.minProperties: string found, integer expected");
+  }
+
   @Test
   void aMissingObjectFailsValidationNamingIt() {
     FineTuneJob j = job("missing");
