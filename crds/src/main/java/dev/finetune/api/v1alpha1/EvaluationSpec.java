@@ -20,6 +20,14 @@ import java.util.List;
         "!has(self.gate) || !has(self.gate.minImprovement) || !has(self.baseline) ||"
             + " self.baseline",
     message = "evaluation.gate.minImprovement needs evaluation.baseline: true")
+@ValidationRule(
+    value =
+        "!has(self.gate) || !has(self.gate.requireSignificant) || !self.gate.requireSignificant"
+            + " || !has(self.baseline) || self.baseline",
+    message = "evaluation.gate.requireSignificant needs evaluation.baseline: true")
+@ValidationRule(
+    value = "!has(self.metrics) || !('jsonSchema' in self.metrics) || has(self.jsonSchemaRef)",
+    message = "evaluation.metrics jsonSchema needs evaluation.jsonSchemaRef (a ConfigMap key)")
 public class EvaluationSpec {
   @Default("200")
   @Min(1)
@@ -34,11 +42,20 @@ public class EvaluationSpec {
   public Integer maxNewTokens;
 
   @Default("[\"rouge1\", \"rouge2\", \"rougeL\", \"rougeLsum\"]")
-  @Size(min = 1, max = 4)
+  @Size(min = 1, max = 8)
   @JsonPropertyDescription(
-      "ROUGE variants to compute, identical to Google's rouge-score: rouge1, rouge2, rougeL,"
-          + " rougeLsum.")
+      "Metrics to compute, each the mean over examples: rouge1, rouge2, rougeL, rougeLsum"
+          + " (F-measure, identical to Google's rouge-score); exactMatch (prediction equals the"
+          + " reference after trimming whitespace); jsonValid (the whole prediction is one JSON"
+          + " document); jsonFieldMatch (F1 of the prediction's JSON leaf values against the"
+          + " reference's; examples whose reference is not JSON are counted, not scored);"
+          + " jsonSchema (the prediction validates against evaluation.jsonSchemaRef).")
   public List<Metric> metrics;
+
+  @JsonPropertyDescription(
+      "JSON Schema (draft 2020-12) the jsonSchema metric validates predictions against: a key of"
+          + " a ConfigMap in the FineTuneJob's namespace.")
+  public ConfigMapKeyRef jsonSchemaRef;
 
   @Default("true")
   @JsonPropertyDescription(
@@ -49,7 +66,19 @@ public class EvaluationSpec {
       "Pass/fail gate. The job fails with QualityGateFailed when the tuned model misses it.")
   public GateSpec gate;
 
-  /** ROUGE variants, named as Google's rouge-score names them. */
+  /** Reference to one key of a ConfigMap in the FineTuneJob's namespace. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ConfigMapKeyRef {
+    @io.fabric8.generator.annotation.Required
+    @JsonPropertyDescription("Name of the ConfigMap in the FineTuneJob's namespace.")
+    public String name;
+
+    @Default("schema.json")
+    @JsonPropertyDescription("Key in the ConfigMap that holds the schema.")
+    public String key;
+  }
+
+  /** Metrics: ROUGE variants named as Google's rouge-score names them, and structured output. */
   public enum Metric {
     @JsonProperty("rouge1")
     ROUGE1("rouge1"),
@@ -58,7 +87,15 @@ public class EvaluationSpec {
     @JsonProperty("rougeL")
     ROUGE_L("rougeL"),
     @JsonProperty("rougeLsum")
-    ROUGE_LSUM("rougeLsum");
+    ROUGE_LSUM("rougeLsum"),
+    @JsonProperty("exactMatch")
+    EXACT_MATCH("exactMatch"),
+    @JsonProperty("jsonValid")
+    JSON_VALID("jsonValid"),
+    @JsonProperty("jsonFieldMatch")
+    JSON_FIELD_MATCH("jsonFieldMatch"),
+    @JsonProperty("jsonSchema")
+    JSON_SCHEMA("jsonSchema");
 
     private final String id;
 
@@ -83,13 +120,19 @@ public class EvaluationSpec {
 
     @Min(0)
     @Max(1)
-    @JsonPropertyDescription("Lowest acceptable tuned F-measure (0-1).")
+    @JsonPropertyDescription("Lowest acceptable tuned score (0-1).")
     public Double minScore;
 
     @Min(-1)
     @Max(1)
     @JsonPropertyDescription(
-        "Lowest acceptable tuned minus baseline F-measure (-1 to 1); needs baseline: true.")
+        "Lowest acceptable tuned minus baseline score (-1 to 1); needs baseline: true.")
     public Double minImprovement;
+
+    @JsonPropertyDescription(
+        "Pass only when the lower end of the 95% paired-bootstrap interval of tuned minus"
+            + " baseline is above minImprovement (0 when unset), so an improvement that could be"
+            + " chance does not pass; needs baseline: true.")
+    public Boolean requireSignificant;
   }
 }

@@ -172,8 +172,15 @@ public class FineTuneJobStatus {
     @JsonPropertyDescription("Examples scored.")
     public Integer examples;
 
-    @JsonPropertyDescription("Per metric: baseline, tuned and delta of the mean F-measure.")
+    @JsonPropertyDescription(
+        "Per metric: baseline, tuned and delta of the mean score (F-measure for ROUGE, F1 for"
+            + " jsonFieldMatch), with the confidence interval of the delta.")
     public Map<String, MetricResult> metrics = new LinkedHashMap<>();
+
+    @JsonPropertyDescription(
+        "How the delta intervals were computed, e.g. 95% paired bootstrap over examples, 1000"
+            + " resamples, seed 42.")
+    public String interval;
 
     @JsonPropertyDescription("Passed, Failed or NotConfigured.")
     public String gate;
@@ -183,14 +190,45 @@ public class FineTuneJobStatus {
 
     @JsonPropertyDescription("Where the predictions are.")
     public String predictionsUri;
+
+    @JsonPropertyDescription(
+        "The evaluation report (one self-contained HTML file): metrics with intervals, score"
+            + " distributions, loss curve, and the examples that gained and lost most.")
+    public String reportUri;
   }
 
   /** One metric's result. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class MetricResult {
+    @JsonPropertyDescription("Mean score of the base model.")
     public Double baseline;
+
+    @JsonPropertyDescription("Mean score of the tuned model.")
     public Double tuned;
+
+    @JsonPropertyDescription("tuned minus baseline.")
     public Double delta;
+
+    @JsonPropertyDescription("Lower end of the confidence interval of delta.")
+    public Double deltaLow;
+
+    @JsonPropertyDescription("Upper end of the confidence interval of delta.")
+    public Double deltaHigh;
+
+    @JsonPropertyDescription("jsonFieldMatch: the tuned model's mean precision.")
+    public Double precision;
+
+    @JsonPropertyDescription("jsonFieldMatch: the tuned model's mean recall.")
+    public Double recall;
+
+    @JsonPropertyDescription(
+        "Examples scored for this metric, when fewer than evaluation.examples (jsonFieldMatch"
+            + " scores only examples whose reference is JSON).")
+    public Integer scored;
+
+    @JsonPropertyDescription(
+        "Examples not scored for this metric (jsonFieldMatch: the reference is not JSON).")
+    public Integer notScored;
   }
 
   /** Result locations. */

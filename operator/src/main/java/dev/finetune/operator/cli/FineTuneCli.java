@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
       OperatorCommand.class,
       ValidateDatasetCommand.class,
       RougeCommand.class,
+      ScoreCommand.class,
+      ReportCommand.class,
       SizeCommand.class
     })
 public final class FineTuneCli implements Runnable {

@@ -39,6 +39,16 @@ public final class JsonLines {
    */
   public static Map<String, String> parse(String line, String id, List<String> required)
       throws MalformedLineException {
+    return parse(line, id, required, List.of());
+  }
+
+  /**
+   * As {@link #parse(String, String, List)}, also returning {@code optional} string fields when
+   * they are present (a present optional field that is not a string is malformed).
+   */
+  public static Map<String, String> parse(
+      String line, String id, List<String> required, List<String> optional)
+      throws MalformedLineException {
     Map<String, String> out = new HashMap<>();
     try (JsonParser p = FACTORY.createParser(line)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -49,7 +59,7 @@ public final class JsonLines {
         String name = p.currentName();
         JsonToken value = p.nextToken();
         boolean isId = name.equals(id);
-        if (isId || required.contains(name)) {
+        if (isId || required.contains(name) || optional.contains(name)) {
           if (out.containsKey(name)) {
             throw new MalformedLineException("duplicate field \"" + name + "\"");
           }

@@ -59,9 +59,21 @@ public final class PredictionJoin {
     }
   }
 
-  /** A record present in both files. */
+  /**
+   * A record present in both files.
+   *
+   * @param prompt the prompt, when the baseline file records one (optional {@code prompt} field)
+   */
   public record Row(
-      String id, String reference, String baselinePrediction, String tunedPrediction) {}
+      String id,
+      String reference,
+      String baselinePrediction,
+      String tunedPrediction,
+      String prompt) {
+    public Row(String id, String reference, String baselinePrediction, String tunedPrediction) {
+      this(id, reference, baselinePrediction, tunedPrediction, null);
+    }
+  }
 
   /**
    * @param rows joined records, in baseline order
@@ -73,9 +85,10 @@ public final class PredictionJoin {
     }
   }
 
-  private record Entry(long line, String reference, String prediction) {}
+  private record Entry(long line, String reference, String prediction, String prompt) {}
 
   private static final List<String> FIELDS = List.of("reference", "prediction");
+  private static final List<String> OPTIONAL = List.of("prompt");
 
   public static Result join(Reader baseline, Reader tuned) throws IOException {
     Objects.requireNonNull(baseline, "baseline");
@@ -138,7 +151,12 @@ public final class PredictionJoin {
                 "its id has no tuned prediction"));
       } else {
         rows.add(
-            new Row(e.getKey(), e.getValue().reference, e.getValue().prediction, t.prediction));
+            new Row(
+                e.getKey(),
+                e.getValue().reference,
+                e.getValue().prediction,
+                t.prediction,
+                e.getValue().prompt != null ? e.getValue().prompt : t.prompt));
       }
     }
     return new Result(Collections.unmodifiableList(rows), Collections.unmodifiableList(problems));
@@ -160,13 +178,15 @@ public final class PredictionJoin {
       }
       Map<String, String> fields;
       try {
-        fields = JsonLines.parse(line, "id", FIELDS);
+        fields = JsonLines.parse(line, "id", FIELDS, OPTIONAL);
       } catch (JsonLines.MalformedLineException e) {
         problems.add(new Problem(Kind.MALFORMED, side, number, null, e.getMessage()));
         continue;
       }
       sink.accept(
-          fields.get("id"), new Entry(number, fields.get("reference"), fields.get("prediction")));
+          fields.get("id"),
+          new Entry(
+              number, fields.get("reference"), fields.get("prediction"), fields.get("prompt")));
     }
   }
 

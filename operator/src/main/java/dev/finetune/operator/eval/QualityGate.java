@@ -8,9 +8,10 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Decides whether a tuned model passes a ROUGE gate, from the corpus-mean F-measures of the base
- * and the tuned model. Pure function; the message always contains the numbers it compared, e.g.
- * {@code "rougeL 0.412 >= minScore 0.35 and improvement +0.181 >= +0.05"}.
+ * Decides whether a tuned model passes a gate on one metric, from the corpus-mean scores of the
+ * base and the tuned model and, for {@code requireSignificant}, the confidence interval of their
+ * difference. Pure function; the message always contains the numbers it compared, e.g. {@code
+ * "rougeL 0.412 >= minScore 0.35 and improvement +0.181 >= +0.05"}.
  */
 public final class QualityGate {
 
@@ -23,8 +24,15 @@ public final class QualityGate {
    * @param minScore minimum tuned score, or {@code null}
    * @param minImprovement minimum tuned minus baseline score (may be negative to tolerate a bounded
    *     regression), or {@code null}
+   * @param requireSignificant also require the lower end of the interval of the improvement to be
+   *     above {@code minImprovement} (0 when unset)
    */
-  public record Gate(RougeType metric, Double minScore, Double minImprovement) {
+  public record Gate(
+      String metric, Double minScore, Double minImprovement, boolean requireSignificant) {
+    public Gate(String metric, Double minScore, Double minImprovement) {
+      this(metric, minScore, minImprovement, false);
+    }
+
     public Gate {
       Objects.requireNonNull(metric, "metric");
       if (minScore == null && minImprovement == null) {
@@ -39,11 +47,11 @@ public final class QualityGate {
       }
     }
 
-    public static Gate minScore(RougeType metric, double minScore) {
+    public static Gate minScore(String metric, double minScore) {
       return new Gate(metric, minScore, null);
     }
 
-    public static Gate minImprovement(RougeType metric, double minImprovement) {
+    public static Gate minImprovement(String metric, double minImprovement) {
       return new Gate(metric, null, minImprovement);
     }
   }
@@ -59,16 +67,31 @@ public final class QualityGate {
    * @param tuned corpus-mean scores of the tuned model per metric
    */
   public static Result evaluate(
-      Map<RougeType, Double> baseline, Map<RougeType, Double> tuned, Gate gate) {
+      Map<String, Double> baseline, Map<String, Double> tuned, Gate gate) {
+    return evaluate(baseline, tuned, Map.of(), gate);
+  }
+
+  /**
+   * Evaluates {@code gate}.
+   *
+   * @param intervals per metric, the confidence interval of tuned minus baseline (needed when the
+   *     gate requires significance)
+   */
+  public static Result evaluate(
+      Map<String, Double> baseline,
+      Map<String, Double> tuned,
+      Map<String, PairedBootstrap.Interval> intervals,
+      Gate gate) {
     Objects.requireNonNull(gate, "gate");
-    RougeType metric = gate.metric();
+    String metric = gate.metric();
     Double tunedScore = tuned == null ? null : tuned.get(metric);
     if (tunedScore == null || !Double.isFinite(tunedScore)) {
       return new Result(
           false, metric + " score of the tuned model is missing (" + tunedScore + ")");
     }
     Double baseScore = baseline == null ? null : baseline.get(metric);
-    if (gate.minImprovement() != null && (baseScore == null || !Double.isFinite(baseScore))) {
+    boolean needsBaseline = gate.minImprovement() != null || gate.requireSignificant();
+    if (needsBaseline && (baseScore == null || !Double.isFinite(baseScore))) {
       return new Result(
           false,
           metric
@@ -108,6 +131,26 @@ public final class QualityGate {
               improvement,
               ok ? ">=" : "<",
               plain(gate.minImprovement(), true)));
+    }
+    if (gate.requireSignificant()) {
+      PairedBootstrap.Interval ci = intervals == null ? null : intervals.get(metric);
+      double bar = gate.minImprovement() == null ? 0.0 : gate.minImprovement();
+      if (ci == null) {
+        passed = false;
+        parts.add("no confidence interval of the improvement; cannot check significance");
+      } else {
+        boolean ok = ci.low() > bar;
+        passed &= ok;
+        parts.add(
+            String.format(
+                    Locale.ROOT,
+                    "95%% interval [%+.3f, %+.3f] %s %s",
+                    ci.low(),
+                    ci.high(),
+                    ok ? "lies above" : "does not lie above",
+                    plain(bar, true))
+                + (ok ? "" : " (the improvement may be chance)"));
+      }
     }
     return new Result(passed, String.join(" and ", parts));
   }

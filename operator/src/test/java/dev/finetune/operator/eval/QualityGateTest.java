@@ -1,7 +1,5 @@
 package dev.finetune.operator.eval;
 
-import static dev.finetune.operator.eval.RougeType.ROUGE1;
-import static dev.finetune.operator.eval.RougeType.ROUGE_L;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,8 +10,10 @@ import org.junit.jupiter.api.Test;
 
 class QualityGateTest {
 
-  private static final Map<RougeType, Double> BASE = Map.of(ROUGE_L, 0.231, ROUGE1, 0.30);
-  private static final Map<RougeType, Double> TUNED = Map.of(ROUGE_L, 0.412, ROUGE1, 0.31);
+  private static final String ROUGE_L = "rougeL";
+  private static final String ROUGE1 = "rouge1";
+  private static final Map<String, Double> BASE = Map.of(ROUGE_L, 0.231, ROUGE1, 0.30);
+  private static final Map<String, Double> TUNED = Map.of(ROUGE_L, 0.412, ROUGE1, 0.31);
 
   @Test
   void passesBothThresholds() {
@@ -71,5 +71,35 @@ class QualityGateTest {
   void gateNeedsAThreshold() {
     assertThatThrownBy(() -> new Gate(ROUGE_L, null, null))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void requireSignificantPassesOnlyWhenTheIntervalClearsTheBar() {
+    Map<String, PairedBootstrap.Interval> ci =
+        Map.of(ROUGE_L, new PairedBootstrap.Interval(0.181, 0.09, 0.27));
+    Result pass = QualityGate.evaluate(BASE, TUNED, ci, new Gate(ROUGE_L, null, 0.05, true));
+    assertThat(pass.passed()).isTrue();
+    assertThat(pass.message()).contains("95% interval [+0.090, +0.270] lies above +0.05");
+    // Same means, a wide interval: the mean clears +0.05 but the lower end does not.
+    Result noisy =
+        QualityGate.evaluate(
+            BASE,
+            TUNED,
+            Map.of(ROUGE_L, new PairedBootstrap.Interval(0.181, -0.02, 0.38)),
+            new Gate(ROUGE_L, null, 0.05, true));
+    assertThat(noisy.passed()).isFalse();
+    assertThat(noisy.message())
+        .contains("improvement +0.181 >= +0.05")
+        .contains("[-0.020, +0.380] does not lie above +0.05")
+        .contains("may be chance");
+    // Without minImprovement the bar is 0.
+    Result zero = QualityGate.evaluate(BASE, TUNED, ci, new Gate(ROUGE_L, 0.1, null, true));
+    assertThat(zero.passed()).isTrue();
+    assertThat(zero.message()).contains("lies above +0");
+    // No interval: fails closed.
+    assertThat(
+            QualityGate.evaluate(BASE, TUNED, Map.of(), new Gate(ROUGE_L, 0.1, null, true))
+                .passed())
+        .isFalse();
   }
 }

@@ -251,7 +251,33 @@ class AdmissionIT {
             "unknown metric",
             set("evaluation.metrics", List.of("bleu")),
             "spec.evaluation.metrics[0]: Unsupported value: \"bleu\": supported values:"
+                + " \"exactMatch\", \"jsonFieldMatch\", \"jsonSchema\", \"jsonValid\","
                 + " \"rouge1\", \"rouge2\", \"rougeL\", \"rougeLsum\""));
+    cases.add(
+        bad(
+            "jsonSchema without a schema",
+            set("evaluation.metrics", List.of("jsonValid", "jsonSchema")),
+            "evaluation.metrics jsonSchema needs evaluation.jsonSchemaRef"));
+    cases.add(
+        bad(
+            "jsonSchemaRef without a name",
+            spec -> {
+              set("evaluation.metrics", List.of("jsonSchema")).accept(spec);
+              set("evaluation.jsonSchemaRef", new LinkedHashMap<>(Map.of("key", "s.json")))
+                  .accept(spec);
+            },
+            "spec.evaluation.jsonSchemaRef.name: Required value"));
+    cases.add(
+        bad(
+            "significance without baseline",
+            spec -> {
+              set("evaluation.baseline", false).accept(spec);
+              set(
+                      "evaluation.gate",
+                      new LinkedHashMap<>(Map.of("minScore", 0.5, "requireSignificant", true)))
+                  .accept(spec);
+            },
+            "evaluation.gate.requireSignificant needs evaluation.baseline: true"));
     cases.add(
         bad(
             "no metrics",
@@ -332,6 +358,36 @@ class AdmissionIT {
         .extracting(m -> m.id())
         .containsExactly("rouge1", "rouge2", "rougeL", "rougeLsum");
     assertThat(job.getSpec().training.learningRate).isEqualTo(2e-4);
+  }
+
+  @Test
+  void structuredMetricsWithASchemaAndASignificanceGateAreAccepted() {
+    Map<String, Object> spec = validSpec();
+    set(
+            "evaluation.metrics",
+            List.of("rougeL", "exactMatch", "jsonValid", "jsonFieldMatch", "jsonSchema"))
+        .accept(spec);
+    set("evaluation.jsonSchemaRef", new LinkedHashMap<>(Map.of("name", "person-schema")))
+        .accept(spec);
+    set(
+            "evaluation.gate",
+            new LinkedHashMap<>(
+                Map.of(
+                    "metric",
+                    "jsonFieldMatch",
+                    "minImprovement",
+                    0.05,
+                    "requireSignificant",
+                    true)))
+        .accept(spec);
+    client.resource(manifest("structured", spec)).create();
+    FineTuneJob job =
+        client.resources(FineTuneJob.class).inNamespace(ns).withName("structured").get();
+    assertThat(job.getSpec().evaluation.jsonSchemaRef.key).isEqualTo("schema.json");
+    assertThat(job.getSpec().evaluation.gate.requireSignificant).isTrue();
+    assertThat(job.getSpec().evaluation.metrics)
+        .extracting(m -> m.id())
+        .containsExactly("rougeL", "exactMatch", "jsonValid", "jsonFieldMatch", "jsonSchema");
   }
 
   @Test

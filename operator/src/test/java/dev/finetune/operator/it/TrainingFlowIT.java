@@ -282,7 +282,18 @@ class TrainingFlowIT {
   @Test
   void aValidJobRunsOnAGpuNodeOfItsAcceleratorAndCompletesTraining() throws Exception {
     writePredictions("happy", 8, true);
-    FineTuneJob created = create(withGate(job("happy"), EvaluationSpec.Metric.ROUGE_L, null, 0.2));
+    TrainerOutput.writeHistory(gcs.server().objectStore(), bucket, "happy", 12);
+    FineTuneJob happy = withGate(job("happy"), EvaluationSpec.Metric.ROUGE_L, null, 0.2);
+    happy.getSpec().evaluation.metrics =
+        List.of(
+            EvaluationSpec.Metric.ROUGE1,
+            EvaluationSpec.Metric.ROUGE2,
+            EvaluationSpec.Metric.ROUGE_L,
+            EvaluationSpec.Metric.ROUGE_LSUM,
+            EvaluationSpec.Metric.JSON_VALID,
+            EvaluationSpec.Metric.JSON_FIELD_MATCH);
+    happy.getSpec().evaluation.gate.requireSignificant = true;
+    FineTuneJob created = create(happy);
     FineTuneJob done = awaitPhase("happy", Phase.Succeeded);
 
     // Validation read the real objects.
@@ -327,7 +338,33 @@ class TrainingFlowIT {
     // ROUGE of both models, the improvement and the gate verdict.
     var ev = done.getStatus().evaluation;
     assertThat(ev.examples).isEqualTo(8);
-    assertThat(ev.metrics).containsOnlyKeys("rouge1", "rouge2", "rougeL", "rougeLsum");
+    assertThat(ev.metrics)
+        .containsOnlyKeys("rouge1", "rouge2", "rougeL", "rougeLsum", "jsonValid", "jsonFieldMatch");
+    // The base model answered in prose, the tuned one with the reference's JSON.
+    assertThat(ev.metrics.get("jsonValid").baseline).isEqualTo(0.0);
+    assertThat(ev.metrics.get("jsonValid").tuned).isEqualTo(1.0);
+    assertThat(ev.metrics.get("jsonFieldMatch").tuned).isEqualTo(1.0);
+    assertThat(ev.metrics.get("jsonFieldMatch").scored).isEqualTo(8);
+    assertThat(ev.metrics.get("jsonFieldMatch").notScored).isZero();
+    // Every example improved by about the same: the interval is narrow and well above +0.2.
+    assertThat(ev.metrics.get("rougeL").deltaLow)
+        .isGreaterThan(0.2)
+        .isLessThanOrEqualTo(ev.metrics.get("rougeL").delta);
+    assertThat(ev.metrics.get("rougeL").deltaHigh)
+        .isGreaterThanOrEqualTo(ev.metrics.get("rougeL").delta);
+    assertThat(ev.interval).contains("95% paired bootstrap");
+    // The report, in the output prefix and linked from status.
+    assertThat(ev.reportUri).isEqualTo("gs://" + bucket + "/runs/happy/report.html");
+    String report;
+    try (var in = gcs.server().objectStore().open(GcsUri.parse(ev.reportUri))) {
+      report = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    assertThat(report)
+        .contains("<h1>" + ns + "/happy</h1>")
+        .contains("<tr data-metric=\"jsonFieldMatch\">")
+        .contains("<svg class=\"dist\" id=\"dist-rougeL\"")
+        .contains("12 steps; final loss")
+        .contains("<div id=\"gains\">");
     assertThat(ev.metrics.get("rougeL").tuned).isEqualTo(1.0);
     assertThat(ev.metrics.get("rougeL").baseline).isBetween(0.05, 0.5);
     assertThat(ev.metrics.get("rougeL").delta)
@@ -340,7 +377,8 @@ class TrainingFlowIT {
                 .orElseThrow()
                 .getMessage())
         .contains("improvement")
-        .contains(">= +0.2");
+        .contains(">= +0.2")
+        .contains("lies above +0.2");
     assertThat(Conditions.isTrue(done.getStatus(), Conditions.READY)).isTrue();
     assertThat(done.getStatus().output.adapterUri)
         .isEqualTo("gs://" + bucket + "/runs/happy/adapter/");
@@ -393,6 +431,86 @@ class TrainingFlowIT {
     assertThat(client.batch().v1().jobs().inNamespace(ns).withName("broken-trainer").get())
         .isNull();
     assertThat(client.serviceAccounts().inNamespace(ns).withName("broken-trainer").get()).isNull();
+  }
+
+  static FineTuneJob withSchema(String name, String configMap) {
+    FineTuneJob j = job(name);
+    j.getSpec().evaluation = new EvaluationSpec();
+    j.getSpec().evaluation.metrics =
+        List.of(EvaluationSpec.Metric.JSON_VALID, EvaluationSpec.Metric.JSON_SCHEMA);
+    j.getSpec().evaluation.jsonSchemaRef = new EvaluationSpec.ConfigMapKeyRef();
+    j.getSpec().evaluation.jsonSchemaRef.name = configMap;
+    return j;
+  }
+
+  @Test
+  void theJsonSchemaComesFromAConfigMapOfTheJobsOwnNamespace() throws Exception {
+    String schema =
+        "{\"type\": \"object\", \"required\": [\"name\", \"city\"],"
+            + " \"properties\": {\"city\": {\"enum\": [\"Paris\"]}}}";
+    client
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("person-schema")
+                .endMetadata()
+                .addToData("schema.json", schema)
+                .build())
+        .create();
+    writePredictions("schema-ok", 4, true);
+    create(withSchema("schema-ok", "person-schema"));
+    var ev = awaitPhase("schema-ok", Phase.Succeeded).getStatus().evaluation;
+    assertThat(ev.metrics.get("jsonSchema").tuned).isEqualTo(1.0);
+    assertThat(ev.metrics.get("jsonSchema").baseline).isEqualTo(0.0);
+
+    // A ConfigMap of the same name in another namespace is not the job's: it is not found.
+    String other = LocalCluster.namespace("flow-other", Map.of());
+    client
+        .configMaps()
+        .inNamespace(other)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("elsewhere-schema")
+                .endMetadata()
+                .addToData("schema.json", schema)
+                .build())
+        .create();
+    writePredictions("schema-missing", 2, true);
+    create(withSchema("schema-missing", "elsewhere-schema"));
+    var c =
+        Conditions.get(
+                awaitPhase("schema-missing", Phase.Failed).getStatus(),
+                Conditions.EVALUATION_COMPLETE)
+            .orElseThrow();
+    assertThat(c.getReason()).isEqualTo("JsonSchemaUnavailable");
+    assertThat(c.getMessage())
+        .isEqualTo("ConfigMap " + ns + "/elsewhere-schema (evaluation.jsonSchemaRef) not found");
+
+    client
+        .configMaps()
+        .inNamespace(ns)
+        .resource(
+            new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+                .withNewMetadata()
+                .withName("broken-schema")
+                .endMetadata()
+                .addToData("schema.json", "{\"type\": \"object\", \"minProperties\": \"two\"}")
+                .build())
+        .create();
+    writePredictions("schema-broken", 2, true);
+    create(withSchema("schema-broken", "broken-schema"));
+    var b =
+        Conditions.get(
+                awaitPhase("schema-broken", Phase.Failed).getStatus(),
+                Conditions.EVALUATION_COMPLETE)
+            .orElseThrow();
+    assertThat(b.getReason()).isEqualTo("JsonSchemaInvalid");
+    assertThat(b.getMessage())
+        .contains("broken-schema")
+        .contains("$.minProperties: string found, integer expected");
   }
 
   @Test

@@ -116,9 +116,18 @@ public final class GoogleCloudStorage implements ObjectStore {
 
   @Override
   public void write(GcsUri uri, byte[] content) throws IOException {
+    write(uri, content, null);
+  }
+
+  @Override
+  public void write(GcsUri uri, byte[] content, String contentType) throws IOException {
     uri.requireObject();
     try {
-      storage.create(BlobInfo.newBuilder(uri.bucket(), uri.object()).build(), content);
+      BlobInfo.Builder info = BlobInfo.newBuilder(uri.bucket(), uri.object());
+      if (contentType != null) {
+        info.setContentType(contentType);
+      }
+      storage.create(info.build(), content);
     } catch (StorageException e) {
       if (e.getCode() == 404) {
         throw ObjectNotFoundException.bucket(uri);

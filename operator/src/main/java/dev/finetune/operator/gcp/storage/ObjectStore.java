@@ -29,6 +29,11 @@ public interface ObjectStore {
   /** Creates or replaces the object with {@code content}. */
   void write(GcsUri uri, byte[] content) throws IOException;
 
+  /** Creates or replaces the object with {@code content} of media type {@code contentType}. */
+  default void write(GcsUri uri, byte[] content, String contentType) throws IOException {
+    write(uri, content);
+  }
+
   /**
    * Every object whose name starts with {@code prefix.object()}, in name order.
    *

@@ -4,24 +4,28 @@ import dev.finetune.api.v1alpha1.EvaluationSpec;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.EvaluationStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.MetricResult;
-import dev.finetune.operator.eval.BootstrapAggregator;
+import dev.finetune.operator.eval.EvalMetric;
+import dev.finetune.operator.eval.HtmlReport;
+import dev.finetune.operator.eval.JsonSchemaCheck;
+import dev.finetune.operator.eval.PairedBootstrap;
 import dev.finetune.operator.eval.PredictionJoin;
 import dev.finetune.operator.eval.QualityGate;
-import dev.finetune.operator.eval.RougeScorer;
-import dev.finetune.operator.eval.RougeType;
+import dev.finetune.operator.eval.Scoreboard;
+import dev.finetune.operator.eval.TrainingHistory;
 import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.gcp.storage.ObjectInfo;
 import dev.finetune.operator.gcp.storage.ObjectNotFoundException;
 import dev.finetune.operator.gcp.storage.ObjectStore;
 import dev.finetune.operator.reconcile.ports.Evaluation;
+import dev.finetune.operator.tenancy.JobJsonSchemas;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,10 +33,11 @@ import java.util.stream.Collectors;
 
 /**
  * Streams predictions/baseline.jsonl and predictions/tuned.jsonl from the job's output, joins them
- * by id, scores both against the references with ROUGE (as rouge-score, with stemming) and applies
- * the gate. Before anything is reported as done it checks that the adapter and manifest.json are in
- * the output prefix (a run without them failed, whatever its predictions say). Runs aside; the step
- * polls.
+ * by id, scores both against the references with the metrics asked for (ROUGE as rouge-score, with
+ * stemming; exact match and the JSON metrics), computes the paired-bootstrap interval of each
+ * improvement, writes report.html into the output prefix and applies the gate. Before anything is
+ * reported as done it checks that the adapter and manifest.json are in the output prefix (a run
+ * without them failed, whatever its predictions say). Runs aside; the step polls.
  */
 public final class StorageEvaluation implements Evaluation {
   private static final int MAX_PROBLEMS_SHOWN = 5;
@@ -46,8 +51,13 @@ public final class StorageEvaluation implements Evaluation {
 
   @Override
   public Outcome evaluate(FineTuneJob job) {
+    return evaluate(job, JobJsonSchemas.forJob(null, job));
+  }
+
+  @Override
+  public Outcome evaluate(FineTuneJob job, JobJsonSchemas.Source schema) {
     String key = job.getMetadata().getUid() + "/" + job.getMetadata().getGeneration();
-    Optional<AsyncWork.Result<Outcome>> r = work.poll(key, cancelled -> score(job));
+    Optional<AsyncWork.Result<Outcome>> r = work.poll(key, cancelled -> score(job, schema));
     if (r.isEmpty()) {
       return new Running("scoring predictions");
     }
@@ -113,6 +123,10 @@ public final class StorageEvaluation implements Evaluation {
   }
 
   Outcome score(FineTuneJob job) {
+    return score(job, JobJsonSchemas.forJob(null, job));
+  }
+
+  Outcome score(FineTuneJob job, JobJsonSchemas.Source schemaSource) {
     Found found;
     try {
       found = artifacts(job.getSpec().output);
@@ -129,10 +143,28 @@ public final class StorageEvaluation implements Evaluation {
     EvaluationSpec spec =
         job.getSpec().evaluation == null ? new EvaluationSpec() : job.getSpec().evaluation;
     boolean withBaseline = spec.baseline == null || spec.baseline;
-    List<RougeType> metrics =
+    List<EvalMetric> metrics =
         spec.metrics == null
-            ? List.of(RougeType.ROUGE1, RougeType.ROUGE2, RougeType.ROUGE_L, RougeType.ROUGE_LSUM)
-            : spec.metrics.stream().map(m -> RougeType.fromId(m.id())).distinct().toList();
+            ? DEFAULT_METRICS
+            : spec.metrics.stream().map(m -> EvalMetric.fromId(m.id())).distinct().toList();
+    JsonSchemaCheck schema = null;
+    if (metrics.contains(EvalMetric.JSON_SCHEMA)) {
+      try {
+        schema = JsonSchemaCheck.compile(schemaSource.read());
+      } catch (JobJsonSchemas.Unavailable e) {
+        return new Invalid("JsonSchemaUnavailable", e.getMessage());
+      } catch (JsonSchemaCheck.InvalidSchemaException e) {
+        return new Invalid(
+            "JsonSchemaInvalid",
+            "evaluation.jsonSchemaRef "
+                + spec.jsonSchemaRef.name
+                + ": "
+                + e.getMessage()
+                + " (a draft 2020-12 JSON Schema that refers to nothing outside itself)");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
     GcsUri tunedUri = predictions(job.getSpec().output, "tuned.jsonl");
     GcsUri baselineUri = predictions(job.getSpec().output, "baseline.jsonl");
     PredictionJoin.Result joined;
@@ -153,63 +185,115 @@ public final class StorageEvaluation implements Evaluation {
           "no prediction could be matched by id in " + tunedUri + " and " + baselineUri);
     }
     int limit = spec.maxExamples == null ? Integer.MAX_VALUE : spec.maxExamples;
-    List<PredictionJoin.Row> rows = joined.rows().subList(0, Math.min(limit, joined.rows().size()));
-
-    RougeScorer scorer = new RougeScorer(metrics, true);
-    BootstrapAggregator base = new BootstrapAggregator();
-    BootstrapAggregator tuned = new BootstrapAggregator();
-    for (PredictionJoin.Row row : rows) {
-      tuned.add(scorer.score(row.reference(), row.tunedPrediction()));
-      if (withBaseline) {
-        base.add(scorer.score(row.reference(), row.baselinePrediction()));
-      }
-    }
-    Map<RougeType, Double> tunedMeans = means(tuned);
-    Map<RougeType, Double> baseMeans = withBaseline ? means(base) : Map.of();
+    List<Scoreboard.Example> examples =
+        joined.rows().subList(0, Math.min(limit, joined.rows().size())).stream()
+            .map(Scoreboard.Example::of)
+            .toList();
+    PairedBootstrap bootstrap = new PairedBootstrap();
+    Scoreboard board = Scoreboard.score(examples, metrics, withBaseline, schema, bootstrap);
 
     EvaluationStatus result = new EvaluationStatus();
-    result.examples = rows.size();
+    result.examples = examples.size();
     result.predictionsUri = predictions(job.getSpec().output, "").toString();
-    for (RougeType t : metrics) {
-      MetricResult m = new MetricResult();
-      m.tuned = round(tunedMeans.get(t));
-      if (withBaseline) {
-        m.baseline = round(baseMeans.get(t));
-        m.delta = round(tunedMeans.get(t) - baseMeans.get(t));
-      }
-      result.metrics.put(t.id(), m);
+    if (withBaseline) {
+      result.interval = HtmlReport.intervalText(bootstrap);
     }
+    result.metrics.putAll(metricResults(board));
 
     String notes =
         joined.problems().isEmpty() ? null : summarize(joined.problems(), joined.problems().size());
+    EvalMetric gateMetric = null;
+    QualityGate.Result verdict = null;
     if (spec.gate == null) {
       result.gate = "NotConfigured";
+    } else {
+      gateMetric =
+          spec.gate.metric == null ? EvalMetric.ROUGE_L : EvalMetric.fromId(spec.gate.metric.id());
+      QualityGate.Gate gate =
+          new QualityGate.Gate(
+              gateMetric.id(),
+              spec.gate.minScore,
+              spec.gate.minImprovement,
+              Boolean.TRUE.equals(spec.gate.requireSignificant));
+      verdict =
+          QualityGate.evaluate(
+              withBaseline ? board.means(false) : null, board.means(true), board.intervals(), gate);
+      result.gate = verdict.passed() ? "Passed" : "Failed";
+      result.gateMessage = verdict.message();
+    }
+
+    GcsUri reportUri = outputPrefix(job.getSpec().output).resolve(REPORT);
+    String title = job.getMetadata().getNamespace() + "/" + job.getMetadata().getName();
+    try {
+      TrainingHistory history = history(job.getSpec().output);
+      byte[] html =
+          HtmlReport.renderBytes(
+              new HtmlReport.Data(
+                  title,
+                  board,
+                  HtmlReport.focus(board.metrics(), gateMetric),
+                  verdict == null ? null : result.gate + ": " + verdict.message(),
+                  notes,
+                  history));
+      store.write(reportUri, html, "text/html; charset=utf-8");
+      result.reportUri = reportUri.toString();
+    } catch (IOException e) {
+      // The numbers are in status either way; a report that cannot be written is worth a note.
+      notes = (notes == null ? "" : notes + "; ") + "report not written: " + e.getMessage();
+    }
+    if (verdict == null) {
       return new Scored(result, null, null, notes, artifacts);
     }
-    QualityGate.Gate gate =
-        new QualityGate.Gate(
-            spec.gate.metric == null ? RougeType.ROUGE_L : RougeType.fromId(spec.gate.metric.id()),
-            spec.gate.minScore,
-            spec.gate.minImprovement);
-    QualityGate.Result verdict =
-        QualityGate.evaluate(withBaseline ? baseMeans : null, tunedMeans, gate);
-    result.gate = verdict.passed() ? "Passed" : "Failed";
-    result.gateMessage = verdict.message();
     return new Scored(result, verdict.passed(), verdict.message(), notes, artifacts);
+  }
+
+  /** The report's name in the output prefix. */
+  static final String REPORT = "report.html";
+
+  static final List<EvalMetric> DEFAULT_METRICS =
+      List.of(EvalMetric.ROUGE1, EvalMetric.ROUGE2, EvalMetric.ROUGE_L, EvalMetric.ROUGE_LSUM);
+
+  /** Status entries per metric, rounded to 4 places. */
+  public static Map<String, MetricResult> metricResults(Scoreboard board) {
+    Map<String, MetricResult> out = new LinkedHashMap<>();
+    for (Scoreboard.MetricScores s : board.metrics().values()) {
+      MetricResult m = new MetricResult();
+      m.tuned = round(s.tunedMean());
+      if (board.withBaseline()) {
+        m.baseline = round(s.baselineMean());
+        m.delta = round(s.tunedMean() - s.baselineMean());
+        if (s.interval() != null) {
+          m.deltaLow = round(s.interval().low());
+          m.deltaHigh = round(s.interval().high());
+        }
+      }
+      if (s.metric() == EvalMetric.JSON_FIELD_MATCH) {
+        m.precision = round(s.tunedPrecision());
+        m.recall = round(s.tunedRecall());
+        m.scored = s.scored();
+        m.notScored = s.notScored();
+      }
+      out.put(s.metric().id(), m);
+    }
+    return out;
+  }
+
+  /** The trainer's metrics.jsonl; empty when it is not there. */
+  private TrainingHistory history(String output) throws IOException {
+    GcsUri uri = outputPrefix(output).resolve("metrics.jsonl");
+    try (Reader r = reader(uri)) {
+      return TrainingHistory.read(r);
+    } catch (ObjectNotFoundException e) {
+      return TrainingHistory.empty();
+    }
   }
 
   private Reader reader(GcsUri uri) throws IOException {
     return new InputStreamReader(store.open(uri), StandardCharsets.UTF_8);
   }
 
-  private static Map<RougeType, Double> means(BootstrapAggregator agg) {
-    Map<RougeType, Double> out = new EnumMap<>(RougeType.class);
-    agg.aggregate().forEach((t, a) -> out.put(t, a.mean().fmeasure()));
-    return out;
-  }
-
-  private static Double round(Double v) {
-    return v == null ? null : Math.round(v * 10000.0) / 10000.0;
+  private static Double round(double v) {
+    return Double.isNaN(v) ? null : Math.round(v * 10000.0) / 10000.0;
   }
 
   private static String summarize(List<PredictionJoin.Problem> problems, int total) {

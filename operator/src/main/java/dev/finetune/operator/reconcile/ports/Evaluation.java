@@ -2,10 +2,19 @@ package dev.finetune.operator.reconcile.ports;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.EvaluationStatus;
+import dev.finetune.operator.tenancy.JobJsonSchemas;
 
 /** Scores baseline and tuned predictions with ROUGE and applies the gate. */
 public interface Evaluation {
   Outcome evaluate(FineTuneJob job);
+
+  /**
+   * As {@link #evaluate(FineTuneJob)}, with the job's JSON Schema for the {@code jsonSchema} metric
+   * (read only when that metric is asked for).
+   */
+  default Outcome evaluate(FineTuneJob job, JobJsonSchemas.Source schema) {
+    return evaluate(job);
+  }
 
   default void forget(FineTuneJob job) {}
 

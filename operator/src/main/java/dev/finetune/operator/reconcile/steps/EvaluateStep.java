@@ -7,9 +7,13 @@ import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
 import dev.finetune.operator.reconcile.StepResult;
 import dev.finetune.operator.reconcile.ports.Evaluation;
+import dev.finetune.operator.tenancy.JobJsonSchemas;
 import java.time.Duration;
 
-/** Evaluating: ROUGE of baseline and tuned predictions, then the quality gate. */
+/**
+ * Evaluating: the metrics of baseline and tuned predictions with their intervals, the report, then
+ * the quality gate.
+ */
 public final class EvaluateStep implements Step {
   private final Evaluation evaluation;
 
@@ -24,7 +28,8 @@ public final class EvaluateStep implements Step {
 
   @Override
   public StepResult run(JobContext ctx) {
-    Evaluation.Outcome o = evaluation.evaluate(ctx.job());
+    Evaluation.Outcome o =
+        evaluation.evaluate(ctx.job(), JobJsonSchemas.forJob(ctx.client(), ctx.job()));
     if (o instanceof Evaluation.Running r) {
       ctx.condition(Conditions.EVALUATION_COMPLETE, Conditions.UNKNOWN, "Scoring", r.message());
       return StepResult.requeueAfter(Duration.ofSeconds(2));
@@ -49,6 +54,7 @@ public final class EvaluateStep implements Step {
         "Scored",
         s.result().examples
             + " examples scored (ROUGE with stemming, as rouge-score)"
+            + (s.result().reportUri == null ? "" : "; report at " + s.result().reportUri)
             + (s.notes() == null ? "" : "; " + s.notes()));
     if (s.gatePassed() == null) {
       ctx.condition(

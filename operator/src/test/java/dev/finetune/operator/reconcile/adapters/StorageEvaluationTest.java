@@ -9,6 +9,7 @@ import dev.finetune.operator.Fixtures;
 import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
 import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.reconcile.ports.Evaluation;
+import dev.finetune.operator.tenancy.JobJsonSchemas;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -43,6 +44,10 @@ class StorageEvaluationTest {
   }
 
   static Evaluation.Outcome evaluate(FineTuneJob job) {
+    return evaluate(job, () -> "{}");
+  }
+
+  static Evaluation.Outcome evaluate(FineTuneJob job, JobJsonSchemas.Source schema) {
     StorageEvaluation eval =
         new StorageEvaluation(gcs.server().objectStore(), new AsyncWork<>("eval-test", 1));
     AtomicReference<Evaluation.Outcome> out = new AtomicReference<>();
@@ -50,7 +55,7 @@ class StorageEvaluationTest {
         .atMost(Duration.ofSeconds(30))
         .until(
             () -> {
-              out.set(eval.evaluate(job));
+              out.set(eval.evaluate(job, schema));
               return !(out.get() instanceof Evaluation.Running);
             });
     return out.get();
@@ -171,5 +176,148 @@ class StorageEvaluationTest {
         .contains("gs://" + bucket + "/runs/f/adapter/adapter_model.safetensors")
         .contains("gs://" + bucket + "/runs/f/manifest.json")
         .doesNotContain("adapter_config.json");
+  }
+
+  /** 40 JSON examples: the base model answers in prose, the tuned one in JSON (one wrong city). */
+  static void putJsonRun(String bucket, String run) throws Exception {
+    String[] base = new String[40];
+    String[] tuned = new String[40];
+    for (int i = 0; i < 40; i++) {
+      String ref = "{\\\"name\\\": \\\"P" + i + "\\\", \\\"city\\\": \\\"Paris\\\"}";
+      String good =
+          "{\\\"name\\\": \\\"P"
+              + i
+              + "\\\", \\\"city\\\": \\\""
+              + (i == 3 ? "Rome" : "Paris")
+              + "\\\"}";
+      base[i] =
+          "{\"id\": \""
+              + i
+              + "\", \"prompt\": \"name: P"
+              + i
+              + "\", \"reference\": \""
+              + ref
+              + "\", \"prediction\": \"Sure! P"
+              + i
+              + " lives in Paris.\"}";
+      tuned[i] =
+          "{\"id\": \""
+              + i
+              + "\", \"reference\": \""
+              + ref
+              + "\", \"prediction\": \""
+              + good
+              + "\"}";
+    }
+    put(bucket, run + "/predictions/baseline.jsonl", base);
+    put(bucket, run + "/predictions/tuned.jsonl", tuned);
+    put(
+        bucket,
+        run + "/metrics.jsonl",
+        "{\"step\": 1, \"loss\": 2.5, \"learningRate\": 0.01, \"tokensPerSecond\": 100}",
+        "{\"step\": 2, \"loss\": 1.5, \"learningRate\": 0.01, \"tokensPerSecond\": 110}");
+    putArtifacts(bucket, run);
+  }
+
+  @Test
+  void structuredMetricsIntervalsSignificanceAndTheReport() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    putJsonRun(bucket, "runs/j");
+    FineTuneJob job = job(bucket, "j");
+    job.getSpec().evaluation.metrics =
+        List.of(
+            EvaluationSpec.Metric.ROUGE_L,
+            EvaluationSpec.Metric.EXACT_MATCH,
+            EvaluationSpec.Metric.JSON_VALID,
+            EvaluationSpec.Metric.JSON_FIELD_MATCH);
+    job.getSpec().evaluation.gate = new EvaluationSpec.GateSpec();
+    job.getSpec().evaluation.gate.metric = EvaluationSpec.Metric.JSON_FIELD_MATCH;
+    job.getSpec().evaluation.gate.minImprovement = 0.5;
+    job.getSpec().evaluation.gate.requireSignificant = true;
+    Evaluation.Scored s = (Evaluation.Scored) evaluate(job);
+    var m = s.result().metrics;
+    assertThat(m).containsOnlyKeys("rougeL", "exactMatch", "jsonValid", "jsonFieldMatch");
+    assertThat(m.get("jsonValid").baseline).isEqualTo(0.0);
+    assertThat(m.get("jsonValid").tuned).isEqualTo(1.0);
+    assertThat(m.get("exactMatch").tuned).isEqualTo(0.975); // 39 of 40
+    // Field match: 39 perfect, one with 1 of 2 leaves right (P=R=F=0.5): (39 + 0.5) / 40.
+    assertThat(m.get("jsonFieldMatch").tuned).isEqualTo(0.9875);
+    assertThat(m.get("jsonFieldMatch").precision).isEqualTo(0.9875);
+    assertThat(m.get("jsonFieldMatch").scored).isEqualTo(40);
+    assertThat(m.get("jsonFieldMatch").notScored).isZero();
+    assertThat(m.get("jsonFieldMatch").deltaLow).isGreaterThan(0.9).isLessThanOrEqualTo(0.9875);
+    assertThat(m.get("jsonFieldMatch").deltaHigh).isEqualTo(1.0);
+    assertThat(s.result().interval).contains("95% paired bootstrap").contains("seed 42");
+    assertThat(s.gatePassed()).isTrue();
+    assertThat(s.gateMessage()).contains("lies above +0.5");
+
+    assertThat(s.result().reportUri).isEqualTo("gs://" + bucket + "/runs/j/report.html");
+    String html;
+    try (var in = gcs.server().objectStore().open(GcsUri.parse(s.result().reportUri))) {
+      html = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertThat(html)
+        .contains("<tr data-metric=\"jsonFieldMatch\">")
+        .contains("<polyline class=\"loss\"")
+        .contains("name: P") // the prompt recorded in the baseline file
+        .contains("Passed: jsonFieldMatch");
+  }
+
+  @Test
+  void proseReferencesAreCountedNotScoredByFieldMatch() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    put(
+        bucket,
+        "runs/p/predictions/baseline.jsonl",
+        "{\"id\": 1, \"reference\": \"{\\\"a\\\": 1}\", \"prediction\": \"{\\\"a\\\": 2}\"}",
+        "{\"id\": 2, \"reference\": \"plain words\", \"prediction\": \"plain\"}");
+    put(
+        bucket,
+        "runs/p/predictions/tuned.jsonl",
+        "{\"id\": 1, \"reference\": \"{\\\"a\\\": 1}\", \"prediction\": \"{\\\"a\\\": 1.0}\"}",
+        "{\"id\": 2, \"reference\": \"plain words\", \"prediction\": \"plain words\"}");
+    putArtifacts(bucket, "runs/p");
+    FineTuneJob job = job(bucket, "p");
+    job.getSpec().evaluation.metrics = List.of(EvaluationSpec.Metric.JSON_FIELD_MATCH);
+    Evaluation.Scored s = (Evaluation.Scored) evaluate(job);
+    var f = s.result().metrics.get("jsonFieldMatch");
+    assertThat(f.tuned).isEqualTo(1.0);
+    assertThat(f.baseline).isEqualTo(0.0);
+    assertThat(f.scored).isEqualTo(1);
+    assertThat(f.notScored).isEqualTo(1);
+  }
+
+  @Test
+  void aMissingOrInvalidSchemaIsAClearFailure() throws Exception {
+    String bucket = gcs.server().newBucket("eval");
+    putJsonRun(bucket, "runs/s");
+    FineTuneJob job = job(bucket, "s");
+    job.getSpec().evaluation.metrics = List.of(EvaluationSpec.Metric.JSON_SCHEMA);
+    job.getSpec().evaluation.jsonSchemaRef = new EvaluationSpec.ConfigMapKeyRef();
+    job.getSpec().evaluation.jsonSchemaRef.name = "person-schema";
+    Evaluation.Invalid missing =
+        (Evaluation.Invalid)
+            evaluate(
+                job,
+                () -> {
+                  throw new JobJsonSchemas.Unavailable(
+                      "ConfigMap team-a/person-schema (evaluation.jsonSchemaRef) not found");
+                });
+    assertThat(missing.reason()).isEqualTo("JsonSchemaUnavailable");
+    assertThat(missing.message()).contains("team-a/person-schema").contains("not found");
+
+    Evaluation.Invalid invalid = (Evaluation.Invalid) evaluate(job, () -> "{\"type\": ");
+    assertThat(invalid.reason()).isEqualTo("JsonSchemaInvalid");
+    assertThat(invalid.message()).contains("person-schema").contains("not one valid JSON");
+
+    Evaluation.Scored ok =
+        (Evaluation.Scored)
+            evaluate(
+                job,
+                () ->
+                    "{\"type\": \"object\", \"required\": [\"name\", \"city\"],"
+                        + " \"properties\": {\"city\": {\"const\": \"Paris\"}}}");
+    assertThat(ok.result().metrics.get("jsonSchema").tuned).isEqualTo(0.975);
+    assertThat(ok.result().metrics.get("jsonSchema").baseline).isEqualTo(0.0);
   }
 }
