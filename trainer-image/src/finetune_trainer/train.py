@@ -22,6 +22,7 @@ import random
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -458,7 +459,9 @@ class Run:
                 optimizer.step()
                 last_loss = loss_now
                 window.append(loss_now)
-            scheduler.step()
+            with warnings.catch_warnings():  # a skipped update still advances the schedule (on purpose)
+                warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*")
+                scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             done = step + 1
             elapsed = time.perf_counter() - t0
