@@ -30,6 +30,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "src"))
 
 PRESETS: dict[str, dict[str, int]] = {
     # A 2-layer toy: seconds per run on a CPU.
@@ -135,9 +136,9 @@ def trl(model: Path, train: Path, work: Path, method: str, p: dict[str, int]) ->
     m = AutoModelForCausalLM.from_pretrained(str(model), **kwargs)
     args = SFTConfig(output_dir=str(work / "trl"), per_device_train_batch_size=p["batch"],
                      gradient_accumulation_steps=p["accum"], num_train_epochs=1, learning_rate=2e-4,
-                     lr_scheduler_type="linear", warmup_ratio=0.03, weight_decay=0.0, max_length=p["max_len"],
+                     lr_scheduler_type="linear", warmup_steps=0.03, weight_decay=0.0, max_length=p["max_len"],
                      completion_only_loss=True, packing=False, bf16=cuda, gradient_checkpointing=cuda,
-                     logging_steps=1, save_strategy="no", report_to=[], seed=7, dataloader_num_workers=0,
+                     logging_steps=1, save_strategy="no", report_to="none", seed=7, dataloader_num_workers=0,
                      use_cpu=not cuda)
     lora = LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
                       target_modules="all-linear", task_type="CAUSAL_LM")

@@ -1,4 +1,4 @@
-"""Answer-only labels, the turn terminator, truncation and packing, on tiny local tokenizers."""
+"""Answer-only labels, the turn terminator, truncation, batches and the loss, on tiny local tokenizers."""
 
 from __future__ import annotations
 
@@ -104,20 +104,38 @@ def test_a_failing_chat_template_is_a_config_error(tmp_path):
         tokenize_example(tok, example(), 64)
 
 
-def test_packing_and_answer_positions(end_tok):
+def test_batches_mark_the_answer_positions(end_tok):
     a = tokenize_example(end_tok, example(), 64)
     b = tokenize_example(end_tok, example(user="name: Chen; city: Oslo", answer='{"name": "Chen"}'), 64)
-    batch = evaluate.pack([a, b], torch.device("cpu"))
-    n = len(a.input_ids)
-    assert batch["input_ids"][0].tolist() == a.input_ids + b.input_ids
-    assert batch["position_ids"][0].tolist() == list(range(n)) + list(range(len(b.input_ids)))
-    # The logit at position i predicts token i + 1: positions point one before each answer token.
-    at = batch["answer_positions"].tolist()
-    assert [batch["input_ids"][0, i + 1].item() for i in at] == batch["targets"].tolist()
-    assert len(at) == a.answer_tokens + b.answer_tokens
+    batch = evaluate.collate([a, b], end_tok.pad_token_id, torch.device("cpu"))
+    width = max(len(a.input_ids), len(b.input_ids))
+    assert batch["input_ids"].shape == (2, width)
+    assert batch["attention_mask"].sum(1).tolist() == [len(a.input_ids), len(b.input_ids)]
+    # The logit at position i predicts token i + 1: keep marks one before each answer token.
+    rows, cols = batch["keep"].nonzero(as_tuple=True)
+    assert [batch["input_ids"][r, c + 1].item() for r, c in zip(rows.tolist(), cols.tolist())] \
+        == batch["targets"].tolist()
+    assert len(cols) == a.answer_tokens + b.answer_tokens
 
 
-def test_packed_chunked_answer_loss_equals_the_padded_full_vocabulary_loss(tiny_model):
+def test_length_grouping_keeps_a_random_permutation_of_similar_lengths():
+    from finetune_trainer.train import Schedule
+
+    lengths = [10 + (i * 37) % 200 for i in range(1000)]
+    s = Schedule(1000, 8, 1, 1, 1, seed=3, lengths=lengths)
+    order = s.order(0)
+    assert sorted(order) == list(range(1000)) and order == Schedule(1000, 8, 1, 1, 1, 3, lengths).order(0)
+    spread = [max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in
+              (order[k : k + 8] for k in range(0, 1000, 8))]
+    plain = Schedule(1000, 8, 1, 1, 1, seed=3).order(0)
+    plain_spread = [max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in
+                    (plain[k : k + 8] for k in range(0, 1000, 8))]
+    assert sum(spread) * 5 < sum(plain_spread)
+    # Two ranks of 4 see the same global micro-batches as one rank of 8.
+    assert Schedule(1000, 4, 1, 2, 1, seed=3, lengths=lengths).order(0) == order
+
+
+def test_chunked_answer_only_loss_equals_the_full_vocabulary_loss(tiny_model):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from finetune_trainer.data import parse_jsonl
@@ -136,7 +154,7 @@ def test_packed_chunked_answer_loss_equals_the_padded_full_vocabulary_loss(tiny_
         logits = model(input_ids=ids, attention_mask=mask).logits
         want = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)),
                                                  labels[:, 1:].reshape(-1), reduction="sum")
-        batch = evaluate.pack(items, torch.device("cpu"))
+        batch = evaluate.collate(items, tok.pad_token_id, torch.device("cpu"))
         got, n = evaluate.answer_loss(model, batch)
         chunked, _ = evaluate.answer_loss(model, batch, chunk=3)
     assert n == int((labels[:, 1:] != -100).sum()) == sum(t.answer_tokens for t in items)

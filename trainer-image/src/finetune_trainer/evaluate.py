@@ -1,4 +1,4 @@
-"""Greedy generation on the evaluation set (predictions/*.jsonl), packed batches and the answer-only loss."""
+"""Greedy generation on the evaluation set (predictions/*.jsonl), batches and the answer-only loss."""
 
 from __future__ import annotations
 
@@ -52,43 +52,42 @@ def to_jsonl(rows: list[dict[str, str]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-def pack(items: Sequence[Tokenized], dev: torch.device) -> dict[str, torch.Tensor]:
-    """Padding-free packing: the examples side by side in one row, position ids restarting at each.
-
-    transformers derives a block-diagonal causal mask from the position ids (SDPA / eager) or the
-    sequence boundaries (flash attention), so no token attends across examples and no compute goes
-    to padding. ``targets`` are the labels at the positions whose logits predict them."""
-    ids: list[int] = []
-    pos: list[int] = []
-    at: list[int] = []
+def collate(items: Sequence[Tokenized], pad_id: int, dev: torch.device) -> dict[str, torch.Tensor]:
+    """Right-padded batch of length-grouped examples (the schedule puts similar lengths together, so
+    little is padding). ``keep`` marks the positions whose logits predict an answer token and
+    ``targets`` holds those tokens, row by row."""
+    width = max(len(t.input_ids) for t in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    keep = torch.zeros((len(items), width), dtype=torch.bool)
     targets: list[int] = []
-    for t in items:
-        base = len(ids)
-        ids += t.input_ids
-        pos += range(len(t.input_ids))
-        for i in range(1, len(t.labels)):
+    for r, t in enumerate(items):
+        n = len(t.input_ids)
+        ids[r, :n] = torch.tensor(t.input_ids, dtype=torch.long)
+        mask[r, :n] = 1
+        for i in range(1, n):
             if t.labels[i] != -100:
-                at.append(base + i - 1)
+                keep[r, i - 1] = True
                 targets.append(t.labels[i])
-    return {"input_ids": torch.tensor([ids], dtype=torch.long, device=dev),
-            "position_ids": torch.tensor([pos], dtype=torch.long, device=dev),
-            "answer_positions": torch.tensor(at, dtype=torch.long, device=dev),
+    return {"input_ids": ids.to(dev), "attention_mask": mask.to(dev), "keep": keep.to(dev),
             "targets": torch.tensor(targets, dtype=torch.long, device=dev)}
 
 
 def answer_loss(model: Any, batch: dict[str, torch.Tensor], chunk: int = LOSS_CHUNK) -> tuple[torch.Tensor, int]:
-    """Summed next-token cross entropy over the answer tokens of a packed batch, and their count.
+    """Summed next-token cross entropy over the answer tokens of a batch, and their count.
 
-    The LM head runs only at the answer positions (logits_to_keep), and the logits are upcast to
-    float32 a chunk at a time: never full-vocabulary float32 logits over every position."""
+    The LM head runs only at the answer positions (logits_to_keep with a boolean mask), and the
+    logits are upcast to float32 a chunk at a time: never full-vocabulary float32 logits over
+    every position."""
     n = int(batch["targets"].numel())
     if n == 0:
         # Keep the graph connected (DDP expects every rank to produce gradients).
-        out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False,
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False,
                     logits_to_keep=1)
         return out.logits.sum() * 0.0, 0
-    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False,
-                   logits_to_keep=batch["answer_positions"]).logits[0]
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False,
+                   logits_to_keep=batch["keep"]).logits
+    logits = logits.reshape(-1, logits.size(-1))
     total = logits.new_zeros((), dtype=torch.float32)
     for s in range(0, n, chunk):
         total = total + torch.nn.functional.cross_entropy(
@@ -97,7 +96,7 @@ def answer_loss(model: Any, batch: dict[str, torch.Tensor], chunk: int = LOSS_CH
 
 
 @torch.no_grad()
-def eval_loss(model: Any, items: list[Tokenized], batch_size: int, dev: torch.device,
+def eval_loss(model: Any, items: list[Tokenized], batch_size: int, pad_id: int, dev: torch.device,
               autocast: Callable[[], Any]) -> float | None:
     if not items:
         return None
@@ -107,7 +106,7 @@ def eval_loss(model: Any, items: list[Tokenized], batch_size: int, dev: torch.de
     try:
         for start in range(0, len(items), batch_size):
             with autocast():
-                loss_sum, n = answer_loss(model, pack(items[start : start + batch_size], dev))
+                loss_sum, n = answer_loss(model, collate(items[start : start + batch_size], pad_id, dev))
             total += float(loss_sum)
             count += n
     finally:

@@ -135,11 +135,21 @@ class Dist:
         return float(t.item())
 
 
-class Schedule:
-    """Which examples each step uses; depends only on (seed, epoch, step)."""
+GROUP_MICRO_BATCHES = 32  # length grouping sorts windows of this many global micro-batches
 
-    def __init__(self, n: int, batch: int, accum: int, world: int, epochs: float, seed: int) -> None:
+
+class Schedule:
+    """Which examples each step uses; depends only on (seed, epoch, step) and the lengths.
+
+    Length-grouped: the epoch's random permutation is cut into windows of GROUP_MICRO_BATCHES
+    global micro-batches; each window is sorted by length, cut into micro-batches, and those are
+    shuffled. A micro-batch holds examples of similar length (little padding, and no attention
+    across examples as packing into one row would cost with SDPA), the order stays random."""
+
+    def __init__(self, n: int, batch: int, accum: int, world: int, epochs: float, seed: int,
+                 lengths: list[int] | None = None) -> None:
         self.n, self.batch, self.accum, self.world, self.seed = n, batch, accum, world, seed
+        self.lengths = lengths
         self.micro_per_epoch = math.ceil(n / (batch * world))
         self.steps_per_epoch = math.ceil(self.micro_per_epoch / accum)
         self.total_steps = max(1, math.ceil(self.steps_per_epoch * epochs))
@@ -148,7 +158,20 @@ class Schedule:
     def order(self, epoch: int) -> list[int]:
         if self._order is None or self._order[0] != epoch:
             g = torch.Generator().manual_seed(self.seed + epoch)
-            self._order = (epoch, torch.randperm(self.n, generator=g).tolist())
+            perm = torch.randperm(self.n, generator=g).tolist()
+            if self.lengths is not None:
+                lengths, micro = self.lengths, self.batch * self.world
+                window = micro * GROUP_MICRO_BATCHES
+                grouped: list[int] = []
+                for w in range(0, self.n, window):
+                    part = sorted(perm[w : w + window], key=lambda i: lengths[i])
+                    blocks = [part[j : j + micro] for j in range(0, len(part), micro)]
+                    full = [b for b in blocks if len(b) == micro]  # a short last block stays last
+                    for k in torch.randperm(len(full), generator=g).tolist():
+                        grouped += full[k]
+                    grouped += [i for b in blocks if len(b) < micro for i in b]
+                perm = grouped
+            self._order = (epoch, perm)
         return self._order[1]
 
     def micro_batches(self, step: int, rank: int) -> Iterator[list[int]]:
@@ -380,7 +403,7 @@ class Run:
         optimizer = torch.optim.AdamW(params, lr=float(tcfg["learningRate"]), weight_decay=0.0,
                                       **({"fused": True} if dev.type == "cuda" else {}))
         sched = Schedule(len(train_items), int(tcfg["batchSize"]), int(tcfg["gradientAccumulation"]),
-                         self.dist.world, float(tcfg["epochs"]), seed)
+                         self.dist.world, float(tcfg["epochs"]), seed, [len(t.input_ids) for t in train_items])
         total = sched.total_steps
         warmup = max(1, int(total * WARMUP_FRACTION))
 
@@ -392,6 +415,7 @@ class Run:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
 
         start, last_loss = self._resume(peft_model, optimizer, scheduler, dev)
+        pad_id = tokenizer.pad_token_id
         self._load_history(start)
         every_ckpt, every_progress = int(tcfg["checkpointEverySteps"]), int(tcfg["progressEverySteps"])
         window: list[float] = []
@@ -408,7 +432,7 @@ class Run:
             # The RNG state that step `step` ends with, should a SIGTERM interrupt step + 1.
             rng_before = rng_state.capture()
             micro = list(sched.micro_batches(step, self.dist.rank))
-            packed = [evaluate.pack([train_items[i] for i in (idx or [0])], dev) for idx in micro]
+            packed = [evaluate.collate([train_items[i] for i in (idx or [0])], pad_id, dev) for idx in micro]
             n_local = sum(int(b["targets"].numel()) for b, idx in zip(packed, micro) if idx)
             n_global = self.dist.sum(float(n_local), dev)
             step_loss = 0.0
@@ -427,7 +451,7 @@ class Run:
                         loss_sum = loss_sum * 0.0
                     (loss_sum * (grad_scale / max(1.0, n_global))).backward()
                 step_loss += float(loss_sum.detach())
-                tokens += float(b["input_ids"].numel()) if idx else 0.0
+                tokens += float(b["attention_mask"].sum()) if idx else 0.0
             if interrupted:
                 optimizer.zero_grad(set_to_none=True)
                 if saved_step != step:
@@ -489,7 +513,7 @@ class Run:
         self._finish_upload()
 
         # Evaluation with the adapter.
-        eval_l = evaluate.eval_loss(peft_model, eval_items, int(ecfg["batchSize"]), dev, autocast)
+        eval_l = evaluate.eval_loss(peft_model, eval_items, int(ecfg["batchSize"]), pad_id, dev, autocast)
         self._progress(total, total, total / sched.steps_per_epoch, last_loss, eval_l, tps)
         tuned_rows: list[dict[str, str]] | None = []
         if gen_examples:
@@ -696,7 +720,7 @@ class Run:
                 "gradientCheckpointing": grad_ckpt,
                 "maxGradNorm": MAX_GRAD_NORM,
                 "attention": "sdpa",
-                "packing": "padding-free",
+                "batching": "length-grouped",
                 "device": dev.type,
             },
             "hardware": model_mod.hardware(dev),
