@@ -22,8 +22,11 @@ if [[ ! -f "$venv/.complete" ]]; then
   rm -rf "$venv"
   "$python" -m venv "$venv"
   wheels="$(bash "$here/hack/wheels.sh")"
+  # The runtime lock as the image installs it (hashes checked, nothing resolved), then the test tools.
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-index --find-links "$wheels" \
+    --no-deps --require-hashes -r requirements.lock
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --find-links "$wheels" \
-    -r requirements.lock -r requirements-test.lock
+    -r requirements-test.lock
   touch "$venv/.complete"
 else
   log "reusing $venv"

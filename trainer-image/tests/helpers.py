@@ -15,6 +15,12 @@ CITIES = ["Paris", "Lima", "Oslo", "Cairo", "Tokyo", "Quito", "Dakar", "Hanoi", 
           "Accra", "Baku", "Bern", "Doha", "Kyiv", "Lagos", "Minsk", "Nice", "Riga"]
 SYSTEM = "Answer with JSON."
 CHAT_TEMPLATE = tiny.CHAT_TEMPLATE
+# Turns end with <|end|>, not EOS (as Phi-3's <|end|>, Llama 3's <|eot_id|>, Gemma's <end_of_turn>).
+END_TOKEN = "<|end|>"
+END_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
 
 
 def pairs(n: int, seed: int) -> list[tuple[str, str]]:
@@ -48,16 +54,17 @@ def write_jsonl(path: Path, fmt: str, n: int, seed: int) -> Path:
     return path
 
 
-def build_tokenizer(out: Path, chat_template: str | None = None) -> Any:
+def build_tokenizer(out: Path, chat_template: str | None = None, extra_special: tuple[str, ...] = ()) -> Any:
     corpus = []
     for name, city in pairs(400, 99):
         corpus += [prompt_of(name, city), answer_of(name, city), SYSTEM, "User: ", "Assistant: ", "System: "]
-    return tiny.build_tokenizer(corpus + NAMES + CITIES, out, chat_template)
+    return tiny.build_tokenizer(corpus + NAMES + CITIES, out, chat_template, extra_special=extra_special)
 
 
-def build_model(out: Path, chat_template: str | None = None, hidden: int = 64, layers: int = 2) -> Path:
+def build_model(out: Path, chat_template: str | None = None, hidden: int = 64, layers: int = 2,
+                extra_special: tuple[str, ...] = ()) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    return tiny.build_model(out, build_tokenizer(out, chat_template), hidden, layers)
+    return tiny.build_model(out, build_tokenizer(out, chat_template, extra_special), hidden, layers)
 
 
 def job_config(model_source: str, train: str, output: str, **over: Any) -> dict[str, Any]:

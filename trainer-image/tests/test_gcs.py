@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -103,3 +104,107 @@ def test_gcs_model_data_and_output(tmp_path, tiny_model, fake_gcs, termination_l
     cfg["output"] = "gs://tuning/runs/job-2"
     assert cli.main(["--config", str(write_config(tmp_path / "job2.json", cfg))]) == 2
     assert "gs://tuning/data/missing.jsonl" in termination_log.read_text()
+
+
+class FlakyProxy:
+    """Forwards to fake-gcs-server, answering 503 to the first upload of each object (as GCS does
+    under load): the trainer's writes must retry."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlparse
+
+        self.failed: list[str] = []
+        host = urlparse(upstream).netloc
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                url = urlparse(self.path)
+                name = (parse_qs(url.query).get("name") or [""])[0]
+                if not name and url.path.startswith("/upload/"):  # multipart: the name is in the metadata part
+                    m = re.search(rb'"name":\s*"([^"]+)"', body)
+                    name = m.group(1).decode() if m else ""
+                if url.path.startswith("/upload/") and name and name not in proxy.failed:
+                    proxy.failed.append(name)
+                    err = b'{"error": {"code": 503, "message": "backend unavailable"}}'
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(err)))
+                    self.end_headers()
+                    self.wfile.write(err)
+                    return
+                conn = http.client.HTTPConnection(host, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                res = conn.getresponse()
+                data = res.read()
+                self.send_response(res.status)
+                for k, v in res.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_writes_retry_transient_errors_and_the_node_model_cache(tmp_path, tiny_model, fake_gcs, monkeypatch):
+    bucket = fake_gcs.create_bucket("flaky")
+    for path in sorted(tiny_model.iterdir()):
+        bucket.blob(f"models/tiny/{path.name}").upload_from_filename(str(path))
+    proxy = FlakyProxy(os.environ["STORAGE_EMULATOR_HOST"])
+    try:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+        storage.gcs_client.cache_clear()
+        out = storage.Output("gs://flaky/runs/r1")
+        out.write_text("progress.json", '{"step": 1}\n', "application/json")
+        local = tmp_path / "ckpt"
+        local.mkdir()
+        for name in ("adapter_model.safetensors", "optimizer.pt", "state.json"):
+            (local / name).write_bytes(name.encode())
+        out.upload_dir(local, "checkpoints/step-1", last="state.json")
+        assert out.read_bytes("progress.json") == b'{"step": 1}\n'
+        assert out.read_bytes("checkpoints/step-1/state.json") == b"state.json"
+        assert sorted(proxy.failed) == sorted(f"runs/r1/{n}" for n in (
+            "progress.json", "checkpoints/step-1/adapter_model.safetensors", "checkpoints/step-1/optimizer.pt",
+            "checkpoints/step-1/state.json"))
+
+        # A node-local model cache: the second run on the node downloads nothing; a new upload of the
+        # model (new object generations) is a new cache entry.
+        from finetune_trainer import model as model_mod
+
+        monkeypatch.setenv(model_mod.MODEL_CACHE_ENV, str(tmp_path / "node-cache"))
+        first = model_mod.resolve("gs://flaky/models/tiny", None, None, tmp_path / "w1")
+        weights = first.path / "model.safetensors"
+        written = weights.stat().st_mtime_ns
+        second = model_mod.resolve("gs://flaky/models/tiny", None, None, tmp_path / "w2")
+        assert first.path == second.path and (first.path / "config.json").is_file()
+        assert weights.stat().st_mtime_ns == written  # not downloaded again
+        assert not (tmp_path / "w1").exists() and not (tmp_path / "w2").exists()
+        assert first.path.is_relative_to(tmp_path / "node-cache")
+        storage.gcs_client().bucket("flaky").blob("models/tiny/config.json").upload_from_filename(
+            str(tiny_model / "config.json"))
+        third = model_mod.resolve("gs://flaky/models/tiny", None, None, tmp_path / "w3")
+        assert third.path != first.path and (third.path / "model.safetensors").is_file()
+    finally:
+        storage.gcs_client.cache_clear()
+        proxy.close()

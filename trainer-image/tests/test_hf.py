@@ -80,7 +80,11 @@ def make_handler(hub: Hub) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def hub(tiny_model, monkeypatch, tmp_path):
-    h = Hub({p.name: p.read_bytes() for p in sorted(tiny_model.iterdir()) if p.is_file()})
+    files = {p.name: p.read_bytes() for p in sorted(tiny_model.iterdir()) if p.is_file()}
+    # What Llama repositories also carry: the original consolidated checkpoint, which doubles the download.
+    files["original/consolidated.00.pth"] = b"\0" * 4096
+    files["original/params.json"] = b"{}"
+    h = Hub(files)
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(h))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -119,6 +123,7 @@ def test_hf_model_download_records_resolved_commit(tmp_path, hub, termination_lo
     assert f"/api/models/{REPO_ID}/revision/main" in paths
     assert f"/{REPO_ID}/resolve/{COMMIT}/model.safetensors" in paths
     assert all(auth == f"Bearer {TOKEN}" for _, _, auth in hub.requests)
+    assert not [p for p in paths if "/original/" in p]  # only the files a model needs
 
 
 def test_hf_without_token_is_an_error(tmp_path, hub, termination_log):

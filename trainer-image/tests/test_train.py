@@ -49,6 +49,22 @@ def test_learning_beats_baseline(tmp_path, tiny_model, termination_log, capsys):
         assert (out / "adapter" / name).is_file(), name
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-40", "step-60"]
     assert "succeeded" in termination_log.read_text()
+    assert manifest["hardware"] == {"device": "cpu", "gpu": None, "gpuCount": 0, "driver": None, "cuda": None}
+    assert manifest["dataset"]["train"]["truncated"] == 0 and progress["truncatedExamples"] == 0
+
+    # The adapter names its base model: PEFT's AutoPeftModelForCausalLM loads it as it is.
+    from peft import AutoPeftModelForCausalLM
+    from transformers import AutoTokenizer
+
+    adapter_config = json.loads((out / "adapter/adapter_config.json").read_text())
+    assert adapter_config["base_model_name_or_path"] == str(tiny_model)
+    loaded = AutoPeftModelForCausalLM.from_pretrained(str(out / "adapter"))
+    tok = AutoTokenizer.from_pretrained(str(out / "adapter"))
+    first = json.loads(validation.read_text().splitlines()[0])
+    prompt = tok(first["prompt"] + "\n", return_tensors="pt")
+    generated = loaded.generate(**prompt, max_new_tokens=20, do_sample=False, eos_token_id=tok.eos_token_id)
+    text = tok.decode(generated[0, prompt["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+    assert text == tuned[0]["prediction"], (text, tuned[0])  # the adapter the trainer evaluated
 
     # A retry of a finished job is a no-op that succeeds.
     assert cli.main(["--config", str(tmp_path / "job.json")]) == 0

@@ -79,6 +79,14 @@ def _launch_workers(args: argparse.Namespace, count: int) -> int:
         return EXIT_OK if rc == 0 else (rc if rc != EXIT_BAD_INPUT else EXIT_RETRYABLE)
 
 
+def _is_oom(e: BaseException) -> bool:
+    import torch
+
+    oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom is not None and isinstance(e, oom)) or (
+        isinstance(e, RuntimeError) and "CUDA out of memory" in str(e))
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
@@ -89,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     train.STOP.clear()
 
     def on_term(signum: int, _frame: FrameType | None) -> None:
-        log.warning("signal %d: finishing the current step, then saving a checkpoint", signum)
+        log.warning("signal %d: stopping after the current micro-batch, then saving a checkpoint", signum)
         train.STOP.set()
 
     previous = signal.signal(signal.SIGTERM, on_term)
@@ -111,7 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         code, message = EXIT_BAD_INPUT, f"bad input: {e}"
     except Preempted as e:
         code, message = EXIT_PREEMPTED, f"preempted: {e}"
-    except Exception as e:  # retryable
+    except Exception as e:
+        if _is_oom(e):  # the same batch on the same GPU runs out again: not retried
+            traceback.print_exc()
+            code, message = EXIT_BAD_INPUT, (
+                f"out of accelerator memory: {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
+                "lower training.batchSize or training.maxSequenceLength (raise gradientAccumulation to keep "
+                "the effective batch), use method.type qlora, or choose a larger GPU")
+        else:  # retryable
+            traceback.print_exc()
+            code, message = EXIT_RETRYABLE, f"error: {type(e).__name__}: {e}"
         traceback.print_exc()
         code, message = EXIT_RETRYABLE, f"error: {type(e).__name__}: {e}"
     finally:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from finetune_trainer import storage
-from finetune_trainer.errors import DataError
+from finetune_trainer.errors import ConfigError, DataError
 
 FORMATS = ("prompt-completion", "messages", "gemini")
 _ROLES = {"system", "user", "assistant"}
@@ -186,11 +186,18 @@ def split_train_eval(examples: list[Example], fraction: float, seed: int) -> tup
 _PLAIN_ROLE = {"system": "System", "user": "User", "assistant": "Assistant"}
 
 
+def _apply_template(tokenizer: Any, turns: list[dict[str, str]], generation_prompt: bool, what: str) -> str:
+    try:
+        return tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=generation_prompt)
+    except Exception as e:  # jinja2.TemplateError and friends: the same error on every retry
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise ConfigError(f"the model's chat template fails on {what}: {type(e).__name__}: {first}") from e
+
+
 def render_prompt(tokenizer: Any, ex: Example) -> tuple[str, bool]:
     """The prompt text and whether it already carries the special tokens (chat template)."""
     if getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template(ex.prompt, tokenize=False, add_generation_prompt=True)
-        return text, True
+        return _apply_template(tokenizer, ex.prompt, True, f"example {ex.id} (line {ex.line})"), True
     if ex.raw_prompt is not None:
         return ex.raw_prompt + "\n", False
     parts = [f"{_PLAIN_ROLE[t['role']]}: {t['content']}" for t in ex.prompt]
@@ -202,21 +209,76 @@ def prompt_ids(tokenizer: Any, ex: Example) -> list[int]:
     return list(tokenizer(text, add_special_tokens=not templated)["input_ids"])
 
 
+_MARK = "\u2063answer\u2063"
+
+
+def turn_terminator(tokenizer: Any) -> list[int]:
+    """The token that ends an assistant turn: the chat template's (Llama 3 <|eot_id|>, Gemma
+    <end_of_turn>, Phi-3 <|end|>) when there is a template, else EOS. Training appends it to every
+    answer; generation stops on it."""
+    eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    if not getattr(tokenizer, "chat_template", None):
+        return eos
+    text = _apply_template(tokenizer, [{"role": "user", "content": "hi"}, {"role": "assistant", "content": _MARK}],
+                           False, "a user turn followed by an assistant turn")
+    at = text.rfind(_MARK)
+    if at < 0:
+        return eos
+    suffix = list(tokenizer(text[at + len(_MARK):], add_special_tokens=False)["input_ids"])
+    special = set(tokenizer.all_special_ids)
+    special |= {i for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items() if getattr(t, "special", False)}
+    if suffix and suffix[0] in special:
+        return [suffix[0]]
+    return eos
+
+
+def end_token_ids(tokenizer: Any, generation_config: Any = None) -> list[int]:
+    """Every token generation stops on: the model's generation_config eos ids, EOS and the turn terminator."""
+    ids: list[int] = []
+    configured = getattr(generation_config, "eos_token_id", None) if generation_config is not None else None
+    for value in (configured, tokenizer.eos_token_id, turn_terminator(tokenizer)):
+        for i in (value if isinstance(value, (list, tuple)) else [value]):
+            if i is not None and int(i) not in ids:
+                ids.append(int(i))
+    return ids
+
+
 @dataclass(frozen=True)
 class Tokenized:
     input_ids: list[int]
     labels: list[int]
+    truncated: bool = False
+
+    @property
+    def answer_tokens(self) -> int:
+        # Label i is predicted at position i - 1: the first label never counts.
+        return sum(1 for x in self.labels[1:] if x != -100)
 
 
-def tokenize_example(tokenizer: Any, ex: Example, max_len: int) -> Tokenized:
+def fit_prompt(ids: list[int], n: int) -> list[int]:
+    """At most n tokens of a prompt: its head (BOS, system prompt, instruction) and its end (the
+    turn that asks for the answer and the generation prompt); the middle goes."""
+    if len(ids) <= n:
+        return ids
+    tail = n // 2
+    return ids[: n - tail] + (ids[len(ids) - tail :] if tail else [])
+
+
+def tokenize_example(tokenizer: Any, ex: Example, max_len: int, terminator: list[int] | None = None) -> Tokenized:
+    """Prompt tokens (label -100), then the answer and the turn terminator.
+
+    Too long: the prompt keeps its head and end (at least half of max_len when the answer is long),
+    the answer keeps its beginning and always ends with the terminator. ``truncated`` says so."""
+    if terminator is None:
+        terminator = turn_terminator(tokenizer)
     p = prompt_ids(tokenizer, ex)
     a = list(tokenizer(ex.answer, add_special_tokens=False)["input_ids"])
-    if tokenizer.eos_token_id is not None:
-        a.append(tokenizer.eos_token_id)
-    # Keep the answer: cut the prompt from the left first, then the answer from the right.
-    keep_prompt = max(max_len - len(a), max_len // 2)
-    if len(p) > keep_prompt:
-        p = p[len(p) - keep_prompt :]
-    ids = (p + a)[:max_len]
-    labels = ([-100] * len(p) + a)[:max_len]
-    return Tokenized(ids, labels)
+    if terminator and a[-len(terminator):] != terminator:
+        a += terminator
+    truncated = len(p) + len(a) > max_len
+    if truncated:
+        p = fit_prompt(p, min(len(p), max(max_len - len(a), max_len // 2)))
+        room = max_len - len(p)
+        if len(a) > room:
+            a = a[: max(0, room - len(terminator))] + terminator
+    return Tokenized(p + a, [-100] * len(p) + a, truncated)

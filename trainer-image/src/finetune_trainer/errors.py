@@ -26,3 +26,11 @@ class DataError(BadInputError):
 
 class Preempted(Exception):
     """SIGTERM received; a checkpoint was saved (exit 143)."""
+
+
+class TrainingDiverged(BadInputError):
+    """The loss or the gradients stayed NaN/inf: the same data and settings diverge again (exit 2)."""
+
+
+class OutOfMemory(BadInputError):
+    """The accelerator ran out of memory: the same settings do it again (exit 2)."""

@@ -24,10 +24,30 @@ class ResolvedModel:
     resolved_revision: str | None  # commit sha (hf://)
 
 
+MODEL_CACHE_ENV = "FINETUNE_MODEL_CACHE"  # a node-local directory kept across runs (hostPath / local SSD)
+# What a model needs: config, generation config, tokenizer files, chat template, safetensors weights.
+# Not original/*.pth (Llama's consolidated checkpoint doubles the download), *.bin, *.gguf, onnx/, ...
+HUB_ALLOW = ["*.json", "*.safetensors", "tokenizer.model", "*.tiktoken", "*.txt", "*.jinja"]
+HUB_IGNORE = ["original/*", "**/original/*"]
+
+
+def model_cache() -> Path | None:
+    value = os.environ.get(MODEL_CACHE_ENV)
+    return Path(value) if value else None
+
+
 def resolve(source: str, revision: str | None, token_file: str | None, workdir: Path) -> ResolvedModel:
+    """Downloads the model (once per node: call it on local rank 0 only)."""
     if source.startswith("hf://"):
         return _resolve_hf(source, revision, token_file, workdir)
     if storage.is_gcs(source):
+        cache = model_cache()
+        if cache is not None:
+            dest, count = storage.cached_prefix(source, cache / "gcs")
+            if count == 0 and not any(p.name != ".complete" for p in dest.iterdir()):
+                raise ConfigError(f"model.source {source}: no objects under this prefix")
+            log.info("model %s: %s (%s)", source, dest, f"downloaded {count} files" if count else "cached")
+            return ResolvedModel(source, dest, revision, None)
         dest = workdir / "model"
         dest.mkdir(parents=True, exist_ok=True)
         count = storage.download_prefix(source, dest)
@@ -52,10 +72,13 @@ def _resolve_hf(source: str, revision: str | None, token_file: str | None, workd
             token = Path(token_file).read_text().strip() or None
         except OSError as e:
             raise ConfigError(f"model.tokenFile {token_file}: cannot read: {e.strerror or e}") from e
-    cache_dir = Path(os.environ.get("HF_HUB_CACHE") or workdir / "hf-cache")
+    cache = model_cache()
+    cache_dir = Path(os.environ.get("HF_HUB_CACHE") or (cache / "hf" if cache else workdir / "hf-cache"))
     try:
+        # The Hub cache is keyed by commit and locks per file: runs on one node share it.
         path = Path(snapshot_download(repo_id=repo_id, revision=revision or "main", token=token,
-                                      cache_dir=str(cache_dir)))
+                                      cache_dir=str(cache_dir), allow_patterns=HUB_ALLOW,
+                                      ignore_patterns=HUB_IGNORE))
     except (GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError) as e:
         # Wrong name, revision or token: retrying cannot help.
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -81,14 +104,57 @@ def device(accelerator: str | None = None) -> torch.device:
         torch.cuda.set_device(local_rank)
         return torch.device("cuda", local_rank)
     if accelerator and os.environ.get(ALLOW_CPU_ENV, "").lower() != "true":
+        driver = nvidia_driver_version()
         raise RuntimeError(
             f"the job asks for {accelerator} but CUDA is not available in this pod "
-            f"(torch {torch.__version__}, CUDA build {torch.version.cuda}); check the node's GPU driver "
+            f"(torch {torch.__version__} built for CUDA {torch.version.cuda}, needs NVIDIA driver "
+            f"{MIN_DRIVER.get(_major(torch.version.cuda), 'for that CUDA')} or newer; node driver: "
+            f"{driver or 'none visible'}); check the node's GPU driver "
             f"and the pod's nvidia.com/gpu request. {ALLOW_CPU_ENV}=true (local clusters only) "
             "trains on CPU instead")
     if accelerator:
         log.warning("no CUDA device: training on CPU because %s=true", ALLOW_CPU_ENV)
     return torch.device("cpu")
+
+
+MIN_DRIVER = {"12": "R525", "13": "R580"}  # minimum Linux driver branch per CUDA major version
+
+
+def _major(version: str | None) -> str:
+    return (version or "").split(".")[0]
+
+
+def nvidia_driver_version() -> str | None:
+    """The kernel driver's version (e.g. 580.65.06), or None when no NVIDIA driver is visible."""
+    import re
+
+    try:
+        text = Path("/proc/driver/nvidia/version").read_text()
+        m = re.search(r"Kernel Module(?: for [^ ]+)?\s+(\d+\.\d+(?:\.\d+)?)", text)
+        if m:
+            return m.group(1)
+    except OSError:
+        pass
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=20)
+            first = out.stdout.strip().splitlines()
+            return first[0].strip() if out.returncode == 0 and first else None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return None
+
+
+def hardware(dev: torch.device) -> dict[str, Any]:
+    """What the run trained on, for the manifest (GPU fields null on CPU)."""
+    if dev.type != "cuda":
+        return {"device": "cpu", "gpu": None, "gpuCount": 0, "driver": None, "cuda": None}
+    return {"device": "cuda", "gpu": torch.cuda.get_device_name(dev), "gpuCount": torch.cuda.device_count(),
+            "driver": nvidia_driver_version(), "cuda": torch.version.cuda}
 
 
 def compute_dtype(dev: torch.device) -> torch.dtype:
@@ -111,7 +177,8 @@ def load_tokenizer(path: Path) -> Any:
 def load_model(path: Path, method: str, dev: torch.device) -> Any:
     from transformers import AutoModelForCausalLM
 
-    kwargs: dict[str, Any] = {}
+    # SDPA: fused attention kernels on GPU, and block-diagonal masks for packed batches.
+    kwargs: dict[str, Any] = {"attn_implementation": "sdpa"}
     dtype = compute_dtype(dev)
     if method == "qlora":
         if dev.type != "cuda":

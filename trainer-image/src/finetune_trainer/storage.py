@@ -5,9 +5,12 @@ google-cloud-storage honours STORAGE_EMULATOR_HOST (tests use fake-gcs-server).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,18 @@ def gcs_client() -> Any:
     return storage.Client(project=project)
 
 
+UPLOAD_THREADS = 8
+
+
+def write_retry() -> Any:
+    """Uploads are retried with exponential backoff on 429, 5xx and connection errors. The client
+    retries only conditional writes by default; ours overwrite whole objects with the same content
+    on a retry, so an unconditional retry is safe."""
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    return DEFAULT_RETRY.with_timeout(float(os.environ.get("FINETUNE_GCS_RETRY_DEADLINE_S", "300")))
+
+
 def read_bytes(uri: str) -> bytes:
     if is_gcs(uri):
         bucket, name = split_gcs(uri)
@@ -42,21 +57,53 @@ def read_bytes(uri: str) -> bytes:
     return Path(uri).read_bytes()
 
 
-def download_prefix(uri: str, dest: Path) -> int:
-    """Copies every object under a gs:// prefix into dest, keeping relative paths."""
+def _blobs(uri: str) -> tuple[str, list[Any]]:
     bucket, prefix = split_gcs(uri)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    count = 0
-    for blob in gcs_client().list_blobs(bucket, prefix=prefix):
-        rel = blob.name[len(prefix) :]
-        if not rel or rel.endswith("/"):
-            continue
-        target = dest / rel
+    blobs = [b for b in gcs_client().list_blobs(bucket, prefix=prefix)
+             if b.name[len(prefix):] and not b.name.endswith("/")]
+    return prefix, blobs
+
+
+def download_prefix(uri: str, dest: Path) -> int:
+    """Copies every object under a gs:// prefix into dest, keeping relative paths."""
+    prefix, blobs = _blobs(uri)
+
+    def one(blob: Any) -> None:
+        target = dest / blob.name[len(prefix):]
         target.parent.mkdir(parents=True, exist_ok=True)
         blob.download_to_filename(str(target))
-        count += 1
-    return count
+
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        list(pool.map(one, blobs))
+    return len(blobs)
+
+
+def cached_prefix(uri: str, cache: Path) -> tuple[Path, int]:
+    """A gs:// prefix in a persistent per-node cache, keyed by the objects' names, generations and
+    sizes (a new upload of the model is a new key). Downloads into a temp dir and renames it, so a
+    half-written copy is never used; concurrent jobs on a node serialise on a lock file. Returns the
+    directory and how many files were downloaded (0 when it was already cached)."""
+    import fcntl
+
+    prefix, blobs = _blobs(uri)
+    listing = sorted((b.name[len(prefix):], b.generation, b.size) for b in blobs)
+    key = hashlib.sha256(json.dumps([uri, listing]).encode()).hexdigest()[:20]
+    cache.mkdir(parents=True, exist_ok=True)
+    final = cache / key
+    with open(cache / f".{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (final / ".complete").is_file():
+            return final, 0
+        tmp = cache / f".{key}.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        count = download_prefix(uri, tmp)
+        (tmp / ".complete").write_text(json.dumps({"source": uri, "files": len(listing)}) + "\n")
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        return final, count
 
 
 class Output:
@@ -82,7 +129,8 @@ class Output:
 
     def write_bytes(self, rel: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         if self.gcs:
-            self._bucket().blob(self._name(rel)).upload_from_string(data, content_type=content_type)
+            self._bucket().blob(self._name(rel)).upload_from_string(data, content_type=content_type,
+                                                                    retry=write_retry())
             return
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -116,16 +164,26 @@ class Output:
             if dest.resolve() == local.resolve():
                 return
             dest.mkdir(parents=True, exist_ok=True)
+        if self.gcs:
+            first = [p for p in files if last is None or p.name != last]
+            bucket = self._bucket()
+
+            def one(path: Path) -> None:
+                sub = path.relative_to(local).as_posix()
+                bucket.blob(self._name(f"{rel}/{sub}")).upload_from_filename(str(path), retry=write_retry())
+
+            with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+                list(pool.map(one, first))
+            for path in files[len(first):]:
+                one(path)
+            return
         for path in files:
             sub = path.relative_to(local).as_posix()
-            if self.gcs:
-                self._bucket().blob(self._name(f"{rel}/{sub}")).upload_from_filename(str(path))
-            else:
-                target = self.root / rel / sub
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.tmp")
-                shutil.copyfile(path, tmp)
-                os.replace(tmp, target)
+            target = self.root / rel / sub
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
 
     def download_dir(self, rel: str, dest: Path) -> None:
         if self.gcs:

@@ -23,8 +23,9 @@ ROLE_MARKERS = ["<|user|>", "<|assistant|>", "<|system|>", "User: ", "Assistant:
 
 
 def build_tokenizer(corpus: Iterable[str], out: Path, chat_template: str | None = None,
-                    vocab_size: int = 400) -> Any:
-    """A byte-level BPE tokenizer trained on corpus, saved to out."""
+                    vocab_size: int = 400, extra_special: Iterable[str] = ()) -> Any:
+    """A byte-level BPE tokenizer trained on corpus, saved to out; extra_special are added as
+    special tokens (e.g. a turn terminator other than EOS)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -36,6 +37,9 @@ def build_tokenizer(corpus: Iterable[str], out: Path, chat_template: str | None 
     tok.train_from_iterator(list(corpus) + ROLE_MARKERS, trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
                                    pad_token="<pad>")
+    extra = list(extra_special)
+    if extra:
+        fast.add_special_tokens({"additional_special_tokens": extra})
     if chat_template:
         fast.chat_template = chat_template
     fast.save_pretrained(str(out))
