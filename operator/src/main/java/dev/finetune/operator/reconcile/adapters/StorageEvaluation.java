@@ -44,10 +44,18 @@ public final class StorageEvaluation implements Evaluation {
     this.work = work;
   }
 
+  private static String key(FineTuneJob job) {
+    return job.getMetadata().getUid() + "/" + job.getMetadata().getGeneration();
+  }
+
+  @Override
+  public void begin(FineTuneJob job) {
+    work.begin(key(job), cancelled -> score(job));
+  }
+
   @Override
   public Outcome evaluate(FineTuneJob job) {
-    String key = job.getMetadata().getUid() + "/" + job.getMetadata().getGeneration();
-    Optional<AsyncWork.Result<Outcome>> r = work.poll(key, cancelled -> score(job));
+    Optional<AsyncWork.Result<Outcome>> r = work.poll(key(job), cancelled -> score(job));
     if (r.isEmpty()) {
       return new Running("scoring predictions");
     }

@@ -7,6 +7,9 @@ import dev.finetune.api.v1alpha1.FineTuneJobStatus.EvaluationStatus;
 public interface Evaluation {
   Outcome evaluate(FineTuneJob job);
 
+  /** Starts the scoring without waiting for it; {@link #evaluate} then returns its result. */
+  default void begin(FineTuneJob job) {}
+
   default void forget(FineTuneJob job) {}
 
   sealed interface Outcome {}
