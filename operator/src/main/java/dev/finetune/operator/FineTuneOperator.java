@@ -32,6 +32,7 @@ public final class FineTuneOperator implements AutoCloseable {
   private final Operator operator;
   private final HttpEndpoints http;
   private final PrometheusMeterRegistry registry;
+  private final Flow.Ports ports;
   private final io.fabric8.kubernetes.client.informers.SharedIndexInformer<
           io.fabric8.kubernetes.api.model.Namespace>
       namespaces;
@@ -85,6 +86,7 @@ public final class FineTuneOperator implements AutoCloseable {
                 leading.set(true);
               }
             });
+    this.ports = ports;
     reconciler = new FineTuneJobReconciler(config, ports, Clock.systemUTC());
     // The namespace policy (its annotations) is read on every step: from a watch, not a GET each
     // time. A namespace not seen yet is read from the API server.
@@ -207,9 +209,11 @@ public final class FineTuneOperator implements AutoCloseable {
   @Override
   public void close() {
     try {
+      reconciler.close();
       poolCollector.shutdownNow();
       operator.stop();
       namespaces.stop();
+      ports.close();
     } finally {
       http.close();
     }

@@ -61,6 +61,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   private volatile BiConsumer<FineTuneJob, FineTuneJobStatus> beforeStatusWrite = (j, s) -> {};
   private final java.util.concurrent.atomic.AtomicLong conflicts =
       new java.util.concurrent.atomic.AtomicLong();
+  private volatile boolean closed;
   private volatile StepTimer timer = (step, nanos) -> {};
   private volatile java.util.function.Function<String, Namespace> namespaceCache = name -> null;
 
@@ -76,6 +77,15 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
    */
   public void namespaceCache(java.util.function.Function<String, Namespace> cache) {
     this.namespaceCache = cache;
+  }
+
+  /**
+   * Stops this reconciler for good: a reconcile still running (or a retry JOSDK scheduled) does
+   * nothing more. Called first when the operator shuts down, so that nothing is done by a replica
+   * that is going away while another one takes over.
+   */
+  public void close() {
+    closed = true;
   }
 
   public void stepTimer(StepTimer timer) {
@@ -149,6 +159,9 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     List<JobEvents.PhaseChange> changes = new ArrayList<>();
     StepResult result = StepResult.done();
     for (int i = 0; i < MAX_STEPS_PER_RECONCILE; i++) {
+      if (closed) {
+        return UpdateControl.noUpdate();
+      }
       Optional<Step> step = flow.next(status);
       if (step.isEmpty()) {
         result = StepResult.done();
@@ -166,6 +179,9 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       }
     }
     Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());
+    if (closed) {
+      return UpdateControl.noUpdate();
+    }
     long w0 = System.nanoTime();
     try {
       write(job, context, before, status, changes, ctx);
@@ -363,6 +379,9 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
    */
   @Override
   public DeleteControl cleanup(FineTuneJob job, Context<FineTuneJob> context) {
+    if (closed) {
+      return DeleteControl.noFinalizerRemoval();
+    }
     ports.dataset().forget(job);
     ports.progress().forget(job);
     ports.evaluation().forget(job);

@@ -135,6 +135,16 @@ public final class Flow {
       ProgressSource progress,
       Evaluation evaluation,
       PriceTable prices) {
+    /** Stops all background work (the operator is shutting down): nothing more is done. */
+    public void close() {
+      dataset.close();
+      sizing.close();
+      identity.close();
+      capacity.close();
+      progress.close();
+      evaluation.close();
+    }
+
     /** Everything not built yet says so. */
     public static Ports notImplemented() {
       return new Ports(

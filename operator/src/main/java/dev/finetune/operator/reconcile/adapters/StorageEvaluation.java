@@ -235,4 +235,9 @@ public final class StorageEvaluation implements Evaluation {
   public void forget(FineTuneJob job) {
     work.forget(job.getMetadata().getUid() + "/");
   }
+
+  @Override
+  public void close() {
+    work.close();
+  }
 }

@@ -5,6 +5,9 @@ import dev.finetune.api.v1alpha1.FineTuneJobStatus.EvaluationStatus;
 
 /** Scores baseline and tuned predictions with ROUGE and applies the gate. */
 public interface Evaluation {
+  /** Stops the background work of this port (the operator is shutting down). */
+  default void close() {}
+
   Outcome evaluate(FineTuneJob job);
 
   /** Starts the scoring without waiting for it; {@link #evaluate} then returns its result. */
