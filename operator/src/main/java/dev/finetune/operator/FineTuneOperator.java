@@ -32,6 +32,10 @@ public final class FineTuneOperator implements AutoCloseable {
   private final Operator operator;
   private final HttpEndpoints http;
   private final PrometheusMeterRegistry registry;
+  private final Flow.Ports ports;
+  private final io.fabric8.kubernetes.client.informers.SharedIndexInformer<
+          io.fabric8.kubernetes.api.model.Namespace>
+      namespaces;
   private final ScheduledExecutorService poolCollector;
   private final AtomicBoolean leading = new AtomicBoolean();
   private final AtomicInteger collections = new AtomicInteger();
@@ -82,7 +86,28 @@ public final class FineTuneOperator implements AutoCloseable {
                 leading.set(true);
               }
             });
+    this.ports = ports;
     reconciler = new FineTuneJobReconciler(config, ports, Clock.systemUTC());
+    // The namespace policy (its annotations) is read on every step: from a watch, not a GET each
+    // time. A namespace not seen yet is read from the API server.
+    namespaces = client.namespaces().runnableInformer(0);
+    reconciler.namespaceCache(
+        name -> namespaces.hasSynced() ? namespaces.getStore().getByKey(name) : null);
+    java.util.Map<String, io.micrometer.core.instrument.Timer> stepTimers =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    reconciler.stepTimer(
+        (step, nanos) ->
+            stepTimers
+                .computeIfAbsent(
+                    step,
+                    s ->
+                        io.micrometer.core.instrument.Timer.builder("finetune.reconcile.step")
+                            .description(
+                                "Time in one step of the flow (or the status write), waits excluded")
+                            .tag("step", s)
+                            .publishPercentileHistogram()
+                            .register(registry))
+                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
     operator.register(
         reconciler,
         o -> {
@@ -169,6 +194,7 @@ public final class FineTuneOperator implements AutoCloseable {
   }
 
   public void start() {
+    namespaces.start();
     operator.start();
   }
 
@@ -183,8 +209,11 @@ public final class FineTuneOperator implements AutoCloseable {
   @Override
   public void close() {
     try {
+      reconciler.close();
       poolCollector.shutdownNow();
       operator.stop();
+      namespaces.stop();
+      ports.close();
     } finally {
       http.close();
     }

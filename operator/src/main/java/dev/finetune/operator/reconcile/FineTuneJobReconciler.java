@@ -9,6 +9,7 @@ import dev.finetune.operator.children.Labels;
 import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.reconcile.steps.ReleaseGrantsStep;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -19,7 +20,6 @@ import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
@@ -48,6 +48,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       new ObjectMapper()
           .setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
   private static final Duration PROCEED = Duration.ofMillis(50);
+  private static final Duration STALE_RETRY = Duration.ofMillis(200);
   static final int MAX_STEPS_PER_RECONCILE = 12;
   static final Duration MIN_ERROR_BACKOFF = Duration.ofSeconds(2);
   static final Duration MAX_ERROR_BACKOFF = Duration.ofMinutes(5);
@@ -58,6 +59,38 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   private final Clock clock;
   private final JobEvents events;
   private volatile BiConsumer<FineTuneJob, FineTuneJobStatus> beforeStatusWrite = (j, s) -> {};
+  private final java.util.concurrent.atomic.AtomicLong conflicts =
+      new java.util.concurrent.atomic.AtomicLong();
+  private volatile boolean closed;
+  private volatile StepTimer timer = (step, nanos) -> {};
+  private volatile java.util.function.Function<String, Namespace> namespaceCache = name -> null;
+
+  /** Where the time of each step (and of the status write) goes: a metric, bounded by step name. */
+  @FunctionalInterface
+  public interface StepTimer {
+    void record(String step, long nanos);
+  }
+
+  /**
+   * Where Namespaces are looked up first (a watch's store); a namespace not found there is read
+   * from the API server.
+   */
+  public void namespaceCache(java.util.function.Function<String, Namespace> cache) {
+    this.namespaceCache = cache;
+  }
+
+  /**
+   * Stops this reconciler for good: a reconcile still running (or a retry JOSDK scheduled) does
+   * nothing more. Called first when the operator shuts down, so that nothing is done by a replica
+   * that is going away while another one takes over.
+   */
+  public void close() {
+    closed = true;
+  }
+
+  public void stepTimer(StepTimer timer) {
+    this.timer = timer == null ? (step, nanos) -> {} : timer;
+  }
 
   public FineTuneJobReconciler(OperatorConfig config, Flow.Ports ports, Clock clock) {
     this.config = config;
@@ -118,13 +151,17 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     FineTuneJobStatus status = copy(before);
     status.observedGeneration = job.getMetadata().getGeneration();
     JobContext ctx =
-        new JobContext(job, status, context, context.getClient(), config, clock.instant());
+        new JobContext(
+            job, status, context, context.getClient(), config, clock.instant(), namespaceCache);
 
     // Steps that finish at once run in one reconcile, so a job writes its status once per wait,
     // not once per step. A step that must be recorded before anything else happens stops the run.
     List<JobEvents.PhaseChange> changes = new ArrayList<>();
     StepResult result = StepResult.done();
     for (int i = 0; i < MAX_STEPS_PER_RECONCILE; i++) {
+      if (closed) {
+        return UpdateControl.noUpdate();
+      }
       Optional<Step> step = flow.next(status);
       if (step.isEmpty()) {
         result = StepResult.done();
@@ -142,7 +179,17 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       }
     }
     Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());
-    write(job, context, before, status, changes, ctx);
+    if (closed) {
+      return UpdateControl.noUpdate();
+    }
+    long w0 = System.nanoTime();
+    try {
+      write(job, context, before, status, changes, ctx);
+    } catch (StaleRead e) {
+      return UpdateControl.<FineTuneJob>noUpdate().rescheduleAfter(STALE_RETRY);
+    } finally {
+      timer.record("status-write", System.nanoTime() - w0);
+    }
 
     UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
     if (result instanceof StepResult.Proceed) {
@@ -200,8 +247,50 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
                   .build());
       return;
     }
-    PrimaryUpdateAndCacheUtils.ssaPatchStatusAndCacheResource(
-        job, statusPatch(job, status), context);
+    // Optimistic lock on the resourceVersion this reconcile read; the written object is cached so
+    // the next reconcile starts from it. On a conflict nothing is retried with this (stale) status:
+    // the job is reconciled again from the newer object, which is on its way through the watch.
+    FineTuneJob patch = statusPatch(job, status);
+    patch.getMetadata().setResourceVersion(job.getMetadata().getResourceVersion());
+    try {
+      FineTuneJob updated =
+          context
+              .getClient()
+              .resource(patch)
+              .subresource("status")
+              .patch(
+                  new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder()
+                      .withForce(true)
+                      .withFieldManager(context.getControllerConfiguration().fieldManager())
+                      .withPatchType(
+                          io.fabric8.kubernetes.client.dsl.base.PatchType.SERVER_SIDE_APPLY)
+                      .build());
+      context
+          .eventSourceRetriever()
+          .getControllerEventSource()
+          .handleRecentResourceUpdate(
+              io.javaoperatorsdk.operator.processing.event.ResourceID.fromResource(job),
+              updated,
+              job);
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+      conflicts.incrementAndGet();
+      throw new StaleRead();
+    }
+  }
+
+  /** The status write met a newer object: reconcile again from that one. */
+  static final class StaleRead extends RuntimeException {
+    StaleRead() {
+      super(null, null, false, false);
+    }
+  }
+
+  /** Status writes refused because a newer object was there (409), since start. */
+  public long conflicts() {
+    return conflicts.get();
   }
 
   private static FineTuneJob statusPatch(FineTuneJob job, FineTuneJobStatus status) {
@@ -231,7 +320,12 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
         ctx.job().getMetadata().getNamespace(),
         ctx.job().getMetadata().getName(),
         step.name());
-    return step.run(ctx);
+    long t0 = System.nanoTime();
+    try {
+      return step.run(ctx);
+    } finally {
+      timer.record(step.name(), System.nanoTime() - t0);
+    }
   }
 
   /**
@@ -285,6 +379,9 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
    */
   @Override
   public DeleteControl cleanup(FineTuneJob job, Context<FineTuneJob> context) {
+    if (closed) {
+      return DeleteControl.noFinalizerRemoval();
+    }
     ports.dataset().forget(job);
     ports.progress().forget(job);
     ports.evaluation().forget(job);
@@ -294,7 +391,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     }
     FineTuneJobStatus status = copy(before);
     JobContext ctx =
-        new JobContext(job, status, context, context.getClient(), config, clock.instant());
+        new JobContext(
+            job, status, context, context.getClient(), config, clock.instant(), namespaceCache);
     StepResult result = flow.release().run(ctx);
     if (ReleaseGrantsStep.pending(status).isEmpty()) {
       // Nothing left: the object goes, so its status is not written (a write here would only

@@ -40,8 +40,18 @@ public final class Flow {
     this.identity = new BindIdentityStep(ports.identity());
     this.capacity = new EnsureCapacityStep(ports.capacity());
     this.train = new ObserveTrainingStep(ports.progress(), ports.prices(), ports.capacity());
-    this.evaluate = new EvaluateStep(ports.evaluation());
     this.release = new ReleaseGrantsStep(ports.identity());
+    this.evaluate =
+        new ReleaseThenEvaluate(
+            release,
+            new EvaluateStep(ports.evaluation()),
+            ctx ->
+                ports
+                    .evaluation()
+                    .begin(
+                        ctx.job(),
+                        dev.finetune.operator.tenancy.JobJsonSchemas.forJob(
+                            ctx.client(), ctx.job())));
   }
 
   /** The step that removes the job's IAM grants, also run on deletion. */
@@ -83,6 +93,45 @@ public final class Flow {
     };
   }
 
+  /**
+   * Evaluating: the trainer has finished, so its grants are removed first; the scoring starts
+   * meanwhile, and its result is taken once the grants are gone, so the job turns Succeeded or
+   * Failed with its grants already released, in one status write. A release that is blocked
+   * (CleanupBlocked) does not hold up the scores: it is retried with its backoff once the job is
+   * finished.
+   */
+  static final class ReleaseThenEvaluate implements Step {
+    private final Step release;
+    private final Step evaluate;
+    private final java.util.function.Consumer<JobContext> begin;
+
+    ReleaseThenEvaluate(
+        Step release, Step evaluate, java.util.function.Consumer<JobContext> begin) {
+      this.release = release;
+      this.evaluate = evaluate;
+      this.begin = begin;
+    }
+
+    @Override
+    public String name() {
+      return evaluate.name();
+    }
+
+    @Override
+    public StepResult run(JobContext ctx) {
+      if (!ReleaseGrantsStep.pending(ctx.status()).isEmpty()
+          && !Conditions.isTrue(ctx.status(), Conditions.CLEANUP_BLOCKED)) {
+        StepResult r = release.run(ctx);
+        if (!ReleaseGrantsStep.pending(ctx.status()).isEmpty()
+            && !Conditions.isTrue(ctx.status(), Conditions.CLEANUP_BLOCKED)) {
+          begin.accept(ctx); // the IAM call is under way; the scoring can start
+          return r;
+        }
+      }
+      return evaluate.run(ctx);
+    }
+  }
+
   /** The outside systems the flow talks to, each behind a small interface. */
   public record Ports(
       DatasetCheck dataset,
@@ -92,6 +141,16 @@ public final class Flow {
       ProgressSource progress,
       Evaluation evaluation,
       PriceTable prices) {
+    /** Stops all background work (the operator is shutting down): nothing more is done. */
+    public void close() {
+      dataset.close();
+      sizing.close();
+      identity.close();
+      capacity.close();
+      progress.close();
+      evaluation.close();
+    }
+
     /** Everything not built yet says so. */
     public static Ports notImplemented() {
       return new Ports(

@@ -28,6 +28,7 @@ public final class JobContext {
   private final OperatorConfig config;
   private final Instant now;
   private Map<String, String> namespaceAnnotations;
+  private java.util.function.Function<String, Namespace> namespaceCache = name -> null;
 
   public JobContext(
       FineTuneJob job,
@@ -42,6 +43,19 @@ public final class JobContext {
     this.client = client;
     this.config = config;
     this.now = now;
+  }
+
+  /** A context that looks the job's Namespace up in a cache first (null: not there). */
+  public JobContext(
+      FineTuneJob job,
+      FineTuneJobStatus status,
+      Context<FineTuneJob> josdk,
+      KubernetesClient client,
+      OperatorConfig config,
+      Instant now,
+      java.util.function.Function<String, Namespace> namespaceCache) {
+    this(job, status, josdk, client, config, now);
+    this.namespaceCache = namespaceCache;
   }
 
   /** A context whose Namespace annotations are given rather than read (tests, tools). */
@@ -116,7 +130,11 @@ public final class JobContext {
   /** The annotations of the job's Namespace (read once per reconcile), empty when it has none. */
   public Map<String, String> namespaceAnnotations() {
     if (namespaceAnnotations == null) {
-      Namespace ns = client.namespaces().withName(job.getMetadata().getNamespace()).get();
+      String name = job.getMetadata().getNamespace();
+      Namespace ns = namespaceCache.apply(name);
+      if (ns == null) {
+        ns = client.namespaces().withName(name).get();
+      }
       namespaceAnnotations =
           ns == null || ns.getMetadata().getAnnotations() == null
               ? Map.of()

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Kubernetes Events on phase changes, so `kubectl describe ftj` tells the story. An Event is named
  * after the job's UID and what it records, so recording it again (after a crash between the Event
- * and the status write) finds it there: one Event per phase change.
+ * and the status write) finds it there: one Event per phase change. An Event that cannot be
+ * recorded fails the reconcile before its status is written, so it is recorded on the retry.
  */
 final class JobEvents {
   private static final Logger LOG = LoggerFactory.getLogger(JobEvents.class);
@@ -117,7 +118,10 @@ final class JobEvents {
           .create();
     } catch (KubernetesClientException e) {
       if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        // Not recorded: the status is not written either, so the change (and its Event) is
+        // made again on the retry. An Event already there (409) is this one.
         LOG.warn("could not record event for {}: {}", job.getMetadata().getName(), e.getMessage());
+        throw e;
       }
     }
   }

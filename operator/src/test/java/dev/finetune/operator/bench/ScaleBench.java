@@ -10,9 +10,9 @@ import dev.finetune.operator.cost.PriceTable;
 import dev.finetune.operator.gcp.iam.FakeIam;
 import dev.finetune.operator.gcp.nodepool.FakeClusterManager;
 import dev.finetune.operator.gcp.storage.FakeGcsServerExtension;
-import dev.finetune.operator.gcp.storage.GcsUri;
 import dev.finetune.operator.it.LocalCluster;
 import dev.finetune.operator.it.RunningOperator;
+import dev.finetune.operator.it.TrainerOutput;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -26,7 +26,6 @@ import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.distribution.CountAtBucket;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,23 +59,11 @@ class ScaleBench {
   @Test
   void run() throws Exception {
     KubernetesClient admin = LocalCluster.client();
-    String ns =
-        LocalCluster.namespace("bench", Map.of("finetune.dev/allowed-gcp-service-accounts", GSA));
     String bucket = gcs.server().newBucket("bench");
-    String line =
-        "{\"prompt\": \"name: Ada; city: Paris\", \"completion\": \"{\\\"name\\\": \\\"Ada\\\"}\"}\n";
-    gcs.server()
-        .objectStore()
-        .write(GcsUri.of(bucket, "train.jsonl"), line.repeat(50).getBytes(StandardCharsets.UTF_8));
-    String pred = "{\"id\": \"e0\", \"reference\": \"Ada\", \"prediction\": \"Ada\"}\n";
+    String ns = LocalCluster.tenantNamespace("bench", GSA, bucket);
+    TrainerOutput.writeTrainingData(gcs.server().objectStore(), bucket);
     for (int i = 0; i < JOBS; i++) {
-      for (String f : List.of("baseline.jsonl", "tuned.jsonl")) {
-        gcs.server()
-            .objectStore()
-            .write(
-                GcsUri.of(bucket, "runs/j" + i + "/predictions/" + f),
-                pred.getBytes(StandardCharsets.UTF_8));
-      }
+      TrainerOutput.writeFinishedRun(gcs.server().objectStore(), bucket, "j" + i);
     }
     int nodes = nodes(admin, Math.max(4, JOBS / 40));
 
@@ -135,6 +122,28 @@ class ScaleBench {
                 return c;
               }
             });
+    Map<String, Long> causes = new ConcurrentHashMap<>();
+    var trace =
+        admin
+            .resources(FineTuneJob.class)
+            .inNamespace(ns)
+            .inform(
+                new io.fabric8.kubernetes.client.informers.ResourceEventHandler<FineTuneJob>() {
+                  @Override
+                  public void onAdd(FineTuneJob obj) {}
+
+                  @Override
+                  public void onUpdate(FineTuneJob a, FineTuneJob b) {
+                    if (!java.util.Objects.equals(
+                        a.getMetadata().getResourceVersion(),
+                        b.getMetadata().getResourceVersion())) {
+                      causes.merge(cause(a, b), 1L, Long::sum);
+                    }
+                  }
+
+                  @Override
+                  public void onDelete(FineTuneJob obj, boolean unknown) {}
+                });
     Map<String, Double> before = apiserver(admin);
     long cpu0 = cpuNanos();
     operator.start();
@@ -210,8 +219,11 @@ class ScaleBench {
     json.append("  \"eventsByReason\": \"").append(eventsByReason).append("\",\n");
     json.append("  \"operatorApiCallsPerJob\": ").append((double) apiCalls / JOBS).append(",\n");
     json.append("  \"operatorApiCalls\": \"").append(callsRun).append("\",\n");
+    json.append("  \"writeCauses\": \"").append(new TreeMap<>(causes)).append("\",\n");
     json.append("  \"reconcileP50Ms\": ").append(pct[0]).append(",\n");
     json.append("  \"reconcileP95Ms\": ").append(pct[1]).append(",\n");
+    json.append("  \"statusConflicts\": ").append(conflicts(operator)).append(",\n");
+    json.append("  \"stepsMs\": \"").append(steps(operator)).append("\",\n");
     json.append("  \"reconciles\": ").append(pct[2]).append(",\n");
     json.append("  \"liveHeapMbAfterFullGc\": ").append(heap / 1e6).append(",\n");
     json.append("  \"cpuSeconds\": ").append(cpu / 1e9).append("\n");
@@ -220,12 +232,65 @@ class ScaleBench {
     Files.writeString(OUT, json.toString());
     System.out.println("SCALE-BENCH " + json);
 
+    trace.close();
     operator.close();
     counted.close();
     gke.close();
     iam.close();
     admin.namespaces().withName(ns).delete();
     admin.nodes().withLabel("finetune.dev/bench", "true").delete();
+  }
+
+  static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /**
+   * What one update changed: the phase it was written in and the status fields that differ
+   * (conditions by type), e.g. {@code Training:message,training.attempts}.
+   */
+  static String cause(FineTuneJob a, FineTuneJob b) {
+    var x = JSON.valueToTree(a.getStatus() == null ? Map.of() : a.getStatus());
+    var y = JSON.valueToTree(b.getStatus() == null ? Map.of() : b.getStatus());
+    java.util.TreeSet<String> changed = new java.util.TreeSet<>();
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    x.fieldNames().forEachRemaining(names::add);
+    y.fieldNames().forEachRemaining(names::add);
+    for (String f : names) {
+      var u = x.get(f);
+      var v = y.get(f);
+      if (java.util.Objects.equals(u, v)) {
+        continue;
+      }
+      if (u != null && v != null && u.isObject() && v.isObject()) {
+        java.util.Set<String> sub = new java.util.TreeSet<>();
+        u.fieldNames().forEachRemaining(sub::add);
+        v.fieldNames().forEachRemaining(sub::add);
+        for (String g : sub) {
+          if (!java.util.Objects.equals(u.get(g), v.get(g))) {
+            changed.add(f + "." + g);
+          }
+        }
+      } else if ("conditions".equals(f)) {
+        Map<String, Object> cu = new TreeMap<>();
+        Map<String, Object> cv = new TreeMap<>();
+        if (u != null) u.forEach(c -> cu.put(c.path("type").asText(), c));
+        if (v != null) v.forEach(c -> cv.put(c.path("type").asText(), c));
+        java.util.Set<String> types = new java.util.TreeSet<>(cu.keySet());
+        types.addAll(cv.keySet());
+        for (String t : types) {
+          if (!java.util.Objects.equals(cu.get(t), cv.get(t))) {
+            changed.add("cond." + t);
+          }
+        }
+      } else {
+        changed.add(f);
+      }
+    }
+    if (changed.isEmpty()) {
+      changed.add(java.util.Objects.equals(a.getSpec(), b.getSpec()) ? "metadata" : "spec");
+    }
+    String phase = b.getStatus() == null ? "none" : String.valueOf(b.getStatus().phase);
+    return phase + ":" + String.join(",", changed);
   }
 
   static long cpuNanos() {
@@ -341,6 +406,43 @@ class ScaleBench {
       }
     }
     return new double[] {at(buckets, count, 0.5), at(buckets, count, 0.95), count};
+  }
+
+  /** Status writes refused with 409 (where the operator counts them), else -1. */
+  static long conflicts(FineTuneOperator operator) {
+    try {
+      return (long)
+          operator.reconciler().getClass().getMethod("conflicts").invoke(operator.reconciler());
+    } catch (ReflectiveOperationException e) {
+      return -1;
+    }
+  }
+
+  /** Per step: count, p50 and p95 (ms, from the step timers' histograms). */
+  static Map<String, String> steps(FineTuneOperator operator) {
+    Map<String, String> out = new TreeMap<>();
+    operator.registry().getMeters().stream()
+        .filter(m -> m instanceof Timer)
+        .filter(m -> m.getId().getName().equals("finetune.reconcile.step"))
+        .forEach(
+            m -> {
+              var snap = ((Timer) m).takeSnapshot();
+              Map<Double, Double> b = new TreeMap<>();
+              for (CountAtBucket c : snap.histogramCounts()) {
+                b.merge(
+                    c.bucket(java.util.concurrent.TimeUnit.MILLISECONDS), c.count(), Double::sum);
+              }
+              out.put(
+                  m.getId().getTag("step"),
+                  String.format(
+                      java.util.Locale.ROOT,
+                      "n=%d p50=%.0f p95=%.0f max=%.0f",
+                      snap.count(),
+                      at(b, snap.count(), 0.5),
+                      at(b, snap.count(), 0.95),
+                      snap.max(java.util.concurrent.TimeUnit.MILLISECONDS)));
+            });
+    return out;
   }
 
   /** Cumulative bucket counts: the smallest bucket bound with at least q of the count. */

@@ -19,6 +19,7 @@ public final class RunningOperator implements AutoCloseable {
   private KubernetesClient client;
   private FineTuneOperator operator;
   private String identity;
+  private java.util.function.UnaryOperator<io.fabric8.kubernetes.client.Config> configure = c -> c;
   private java.util.function.BiConsumer<
           dev.finetune.api.v1alpha1.FineTuneJob, dev.finetune.api.v1alpha1.FineTuneJobStatus>
       hook;
@@ -40,6 +41,16 @@ public final class RunningOperator implements AutoCloseable {
     env.put("FINETUNE_NAMESPACES", namespace);
     env.put("FINETUNE_TRAINER_IMAGE", "trainer.local/finetune-trainer:test");
     env.putAll(extra);
+  }
+
+  /**
+   * The operator's client, made from the admin's configuration by this function (to impersonate the
+   * operator's own service account, say).
+   */
+  public RunningOperator clientConfig(
+      java.util.function.UnaryOperator<io.fabric8.kubernetes.client.Config> configure) {
+    this.configure = configure;
+    return this;
   }
 
   /** Another replica: leader election on, with this name in the Lease. */
@@ -72,7 +83,13 @@ public final class RunningOperator implements AutoCloseable {
 
   public RunningOperator start() throws Exception {
     client =
-        new KubernetesClientBuilder().withConfig(LocalCluster.client().getConfiguration()).build();
+        new KubernetesClientBuilder()
+            .withConfig(
+                configure.apply(
+                    new io.fabric8.kubernetes.client.ConfigBuilder(
+                            LocalCluster.client().getConfiguration())
+                        .build()))
+            .build();
     OperatorConfig config = config();
     operator =
         new FineTuneOperator(

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
  * What a finished trainer leaves in its output prefix besides the predictions: the adapter files
  * and manifest.json (without them the operator fails the run with ArtifactsMissing).
  */
-final class TrainerOutput {
+public final class TrainerOutput {
   static final int ADAPTER_WEIGHTS_BYTES = 1000;
   static final byte[] ADAPTER_CONFIG = "{\"peft_type\": \"LORA\"}".getBytes(StandardCharsets.UTF_8);
   static final byte[] MANIFEST = "{}".getBytes(StandardCharsets.UTF_8);
@@ -23,7 +23,7 @@ final class TrainerOutput {
   private TrainerOutput() {}
 
   /** Writes {@link #TRAIN_JSONL} as gs://bucket/train.jsonl. */
-  static void writeTrainingData(ObjectStore store, String bucket) throws IOException {
+  public static void writeTrainingData(ObjectStore store, String bucket) throws IOException {
     store.write(GcsUri.of(bucket, "train.jsonl"), TRAIN_JSONL);
   }
 
@@ -31,7 +31,8 @@ final class TrainerOutput {
    * A finished run's whole output under gs://bucket/runs/run/: the adapter, manifest.json and
    * baseline and tuned predictions of one example that both get right.
    */
-  static void writeFinishedRun(ObjectStore store, String bucket, String run) throws IOException {
+  public static void writeFinishedRun(ObjectStore store, String bucket, String run)
+      throws IOException {
     writeArtifacts(store, bucket, run);
     byte[] pred =
         "{\"id\": \"e0\", \"reference\": \"Ada\", \"prediction\": \"Ada\"}\n"
@@ -42,7 +43,8 @@ final class TrainerOutput {
   }
 
   /** Writes them under gs://bucket/runs/run/. */
-  static void writeArtifacts(ObjectStore store, String bucket, String run) throws IOException {
+  public static void writeArtifacts(ObjectStore store, String bucket, String run)
+      throws IOException {
     String prefix = "runs/" + run + "/";
     store.write(
         GcsUri.of(bucket, prefix + "adapter/adapter_model.safetensors"),

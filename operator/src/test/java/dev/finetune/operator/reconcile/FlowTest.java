@@ -113,4 +113,138 @@ class FlowTest {
         .isEqualTo(t0.plusSeconds(120).toString());
     assertThat(status.conditions).hasSize(1);
   }
+
+  /** Evaluation whose scoring is started by begin() and done at once; counts both calls. */
+  static final class CountingEvaluation
+      implements dev.finetune.operator.reconcile.ports.Evaluation {
+    int begun;
+    int evaluated;
+
+    @Override
+    public void begin(FineTuneJob job, dev.finetune.operator.tenancy.JobJsonSchemas.Source schema) {
+      begun++;
+    }
+
+    @Override
+    public Outcome evaluate(FineTuneJob job) {
+      evaluated++;
+      var result = new FineTuneJobStatus.EvaluationStatus();
+      result.examples = 1;
+      return new Scored(
+          result,
+          null,
+          null,
+          null,
+          new Artifacts("gs://o/adapter/", 10, "gs://o/manifest.json", 2));
+    }
+  }
+
+  /** IAM whose release answers with the given outcomes in turn. */
+  static dev.finetune.operator.reconcile.ports.IdentityBinding releasing(
+      java.util.Deque<dev.finetune.operator.reconcile.ports.IdentityBinding.Outcome> outcomes) {
+    return new dev.finetune.operator.reconcile.ports.IdentityBinding() {
+      @Override
+      public java.util.List<FineTuneJobStatus.Grant> grants(FineTuneJob job, String ksaName) {
+        return java.util.List.of();
+      }
+
+      @Override
+      public Outcome bind(FineTuneJob job, String ksaName, String allowedAnnotation) {
+        throw new AssertionError("no bind while evaluating");
+      }
+
+      @Override
+      public Outcome release(FineTuneJob job, java.util.List<FineTuneJobStatus.Grant> grants) {
+        return outcomes.removeFirst();
+      }
+    };
+  }
+
+  static FineTuneJobStatus evaluatingWithGrants() {
+    FineTuneJobStatus status = new FineTuneJobStatus();
+    status.phase = Phase.Evaluating;
+    status.identity = new FineTuneJobStatus.IdentityStatus();
+    status.identity.grants =
+        new java.util.ArrayList<>(
+            java.util.List.of(
+                new FineTuneJobStatus.Grant(
+                    "serviceAccount",
+                    "trainer@p.iam.gserviceaccount.com",
+                    "roles/iam.workloadIdentityUser",
+                    "serviceAccount:p.svc.id.goog[a/b]")));
+    return status;
+  }
+
+  static Flow flow(
+      dev.finetune.operator.reconcile.ports.IdentityBinding iam,
+      dev.finetune.operator.reconcile.ports.Evaluation evaluation) {
+    Flow.Ports none = Flow.Ports.notImplemented();
+    return new Flow(
+        new Flow.Ports(
+            none.dataset(),
+            none.sizing(),
+            iam,
+            none.capacity(),
+            none.progress(),
+            evaluation,
+            none.prices()));
+  }
+
+  @Test
+  void theTrainersGrantsGoBeforeTheScoresAreTakenSoTheJobFinishesInOneWrite() {
+    var iam =
+        new java.util.ArrayDeque<dev.finetune.operator.reconcile.ports.IdentityBinding.Outcome>(
+            java.util.List.of(
+                new dev.finetune.operator.reconcile.ports.IdentityBinding.Retry(
+                    dev.finetune.operator.reconcile.ports.IdentityBinding.IN_PROGRESS,
+                    "waiting for IAM",
+                    java.time.Duration.ofSeconds(1)),
+                new dev.finetune.operator.reconcile.ports.IdentityBinding.Bound(
+                    "Released", "removed 1 IAM grant(s)")));
+    CountingEvaluation evaluation = new CountingEvaluation();
+    Flow f = flow(releasing(iam), evaluation);
+    FineTuneJobStatus status = evaluatingWithGrants();
+    FineTuneJob job = Fixtures.job("a", "b");
+
+    // The IAM call is under way: the scoring is started, its result is not taken yet.
+    StepResult first = f.next(status).orElseThrow().run(ctx(job, status));
+    assertThat(first).isInstanceOf(StepResult.RequeueAfter.class);
+    assertThat(status.phase).isEqualTo(Phase.Evaluating);
+    assertThat(status.identity.grants).hasSize(1);
+    assertThat(evaluation.begun).isEqualTo(1);
+    assertThat(evaluation.evaluated).isZero();
+
+    // Released: the same reconcile takes the scores and finishes the job.
+    StepResult second = f.next(status).orElseThrow().run(ctx(job, status));
+    assertThat(second).isInstanceOf(StepResult.Done.class);
+    assertThat(status.phase).isEqualTo(Phase.Succeeded);
+    assertThat(status.identity.grants).isNull();
+    assertThat(status.identity.releasedAt).isNotNull();
+    var bound = Conditions.get(status, Conditions.IDENTITY_BOUND).orElseThrow();
+    assertThat(bound.getStatus()).isEqualTo("False");
+    assertThat(bound.getReason()).isEqualTo("Released");
+    assertThat(evaluation.evaluated).isEqualTo(1);
+    assertThat(f.next(status)).isEmpty();
+  }
+
+  @Test
+  void aBlockedReleaseDoesNotHoldUpTheScores() {
+    var iam =
+        new java.util.ArrayDeque<dev.finetune.operator.reconcile.ports.IdentityBinding.Outcome>(
+            java.util.List.of(
+                new dev.finetune.operator.reconcile.ports.IdentityBinding.Retry(
+                    "IamError", "503 from IAM", java.time.Duration.ofSeconds(30))));
+    CountingEvaluation evaluation = new CountingEvaluation();
+    Flow f = flow(releasing(iam), evaluation);
+    FineTuneJobStatus status = evaluatingWithGrants();
+    FineTuneJob job = Fixtures.job("a", "b");
+
+    f.next(status).orElseThrow().run(ctx(job, status));
+    assertThat(Conditions.isTrue(status, Conditions.CLEANUP_BLOCKED)).isTrue();
+    assertThat(status.phase).isEqualTo(Phase.Succeeded);
+    assertThat(evaluation.evaluated).isEqualTo(1);
+    // The grants are still recorded, so the finished job goes on releasing them.
+    assertThat(status.identity.grants).hasSize(1);
+    assertThat(f.next(status).orElseThrow().name()).isEqualTo("release-grants");
+  }
 }

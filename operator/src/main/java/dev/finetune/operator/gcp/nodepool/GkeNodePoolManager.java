@@ -162,6 +162,7 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
       return new PoolStatus.Creating(name, op.getName());
     } catch (AlreadyExistsException e) {
       // Someone (or an earlier call of ours) created it meanwhile: that is success.
+      log.info("Node pool {} already exists (created meanwhile); using it", name);
       try {
         return getPool(name)
             .map(p -> fromPool(p, target, attempt))

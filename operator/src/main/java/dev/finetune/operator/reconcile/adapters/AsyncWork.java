@@ -49,28 +49,36 @@ public final class AsyncWork<T> implements AutoCloseable {
    * @param task gets a cancellation flag it should check now and then
    */
   public Optional<Result<T>> poll(String key, Function<AtomicBoolean, T> task) {
-    Entry<T> e =
-        work.computeIfAbsent(
-            key,
-            k -> {
-              AtomicBoolean cancelled = new AtomicBoolean();
-              CompletableFuture<Result<T>> f =
-                  CompletableFuture.supplyAsync(
-                      () -> {
-                        try {
-                          return new Done<>(task.apply(cancelled));
-                        } catch (RuntimeException ex) {
-                          return new Error<>(ex);
-                        }
-                      },
-                      pool);
-              return new Entry<>(f, cancelled);
-            });
+    Entry<T> e = start(key, task);
     if (!e.future().isDone()) {
       return Optional.empty();
     }
     work.remove(key, e);
     return Optional.of(e.future().join());
+  }
+
+  /** Starts the work for key if it is not running; its result waits for {@link #poll}. */
+  public void begin(String key, Function<AtomicBoolean, T> task) {
+    start(key, task);
+  }
+
+  private Entry<T> start(String key, Function<AtomicBoolean, T> task) {
+    return work.computeIfAbsent(
+        key,
+        k -> {
+          AtomicBoolean cancelled = new AtomicBoolean();
+          CompletableFuture<Result<T>> f =
+              CompletableFuture.supplyAsync(
+                  () -> {
+                    try {
+                      return new Done<>(task.apply(cancelled));
+                    } catch (RuntimeException ex) {
+                      return new Error<>(ex);
+                    }
+                  },
+                  pool);
+          return new Entry<>(f, cancelled);
+        });
   }
 
   /** Drops (and cancels) all work whose key starts with prefix. */

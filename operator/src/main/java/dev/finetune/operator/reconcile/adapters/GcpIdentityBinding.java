@@ -196,4 +196,9 @@ public final class GcpIdentityBinding implements IdentityBinding {
         .or(() -> results.stream().filter(r -> r instanceof IamResult.Retry).findFirst())
         .orElse(new IamResult.Done(true));
   }
+
+  @Override
+  public void close() {
+    work.close();
+  }
 }

@@ -106,4 +106,9 @@ public final class GkeCapacity implements Capacity {
       }
     }
   }
+
+  @Override
+  public void close() {
+    work.close();
+  }
 }

@@ -116,4 +116,9 @@ public final class ModelSizing implements AcceleratorSizing {
     int rank = m == null || m.rank == null ? 16 : m.rank;
     return new TrainingParams(method, batch, seq, rank);
   }
+
+  @Override
+  public void close() {
+    work.close();
+  }
 }

@@ -109,4 +109,9 @@ public final class StorageDatasetCheck implements DatasetCheck {
   public void forget(FineTuneJob job) {
     work.forget(job.getMetadata().getUid() + "/");
   }
+
+  @Override
+  public void close() {
+    work.close();
+  }
 }

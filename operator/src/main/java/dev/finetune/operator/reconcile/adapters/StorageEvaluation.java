@@ -49,6 +49,15 @@ public final class StorageEvaluation implements Evaluation {
     this.work = work;
   }
 
+  private static String key(FineTuneJob job) {
+    return job.getMetadata().getUid() + "/" + job.getMetadata().getGeneration();
+  }
+
+  @Override
+  public void begin(FineTuneJob job, JobJsonSchemas.Source schema) {
+    work.begin(key(job), cancelled -> score(job, schema));
+  }
+
   @Override
   public Outcome evaluate(FineTuneJob job) {
     return evaluate(job, JobJsonSchemas.forJob(null, job));
@@ -56,8 +65,7 @@ public final class StorageEvaluation implements Evaluation {
 
   @Override
   public Outcome evaluate(FineTuneJob job, JobJsonSchemas.Source schema) {
-    String key = job.getMetadata().getUid() + "/" + job.getMetadata().getGeneration();
-    Optional<AsyncWork.Result<Outcome>> r = work.poll(key, cancelled -> score(job, schema));
+    Optional<AsyncWork.Result<Outcome>> r = work.poll(key(job), cancelled -> score(job, schema));
     if (r.isEmpty()) {
       return new Running("scoring predictions");
     }
@@ -310,5 +318,10 @@ public final class StorageEvaluation implements Evaluation {
   @Override
   public void forget(FineTuneJob job) {
     work.forget(job.getMetadata().getUid() + "/");
+  }
+
+  @Override
+  public void close() {
+    work.close();
   }
 }

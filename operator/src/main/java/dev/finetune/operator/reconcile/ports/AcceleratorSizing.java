@@ -5,6 +5,9 @@ import dev.finetune.operator.sizing.HubToken;
 
 /** Picks the accelerator for hardware.accelerator: auto. */
 public interface AcceleratorSizing {
+  /** Stops the background work of this port (the operator is shutting down). */
+  default void close() {}
+
   /**
    * @param token which Hugging Face token may read the job's model (resolved off the reconcile
    *     thread)

@@ -5,6 +5,9 @@ import java.util.Set;
 
 /** Managed GPU node pools (hardware.provisioning: managed). Each call is a few quick RPCs. */
 public interface Capacity {
+  /** Stops the background work of this port (the operator is shutting down). */
+  default void close() {}
+
   /**
    * Makes sure the pool for this shape exists or is being created.
    *

@@ -5,6 +5,9 @@ import dev.finetune.api.v1alpha1.FineTuneJobStatus.DatasetStatus;
 
 /** Validates a job's dataset before any GPU is requested. Never blocks: long reads run aside. */
 public interface DatasetCheck {
+  /** Stops the background work of this port (the operator is shutting down). */
+  default void close() {}
+
   Outcome check(FineTuneJob job);
 
   /** Forget any work in flight for the job (it was deleted). */

@@ -6,6 +6,9 @@ import dev.finetune.operator.tenancy.JobJsonSchemas;
 
 /** Scores baseline and tuned predictions with ROUGE and applies the gate. */
 public interface Evaluation {
+  /** Stops the background work of this port (the operator is shutting down). */
+  default void close() {}
+
   Outcome evaluate(FineTuneJob job);
 
   /**
@@ -15,6 +18,9 @@ public interface Evaluation {
   default Outcome evaluate(FineTuneJob job, JobJsonSchemas.Source schema) {
     return evaluate(job);
   }
+
+  /** Starts the scoring without waiting for it; {@link #evaluate} then returns its result. */
+  default void begin(FineTuneJob job, JobJsonSchemas.Source schema) {}
 
   default void forget(FineTuneJob job) {}
 

@@ -12,6 +12,9 @@ import java.util.List;
  * point knows what may have been granted.
  */
 public interface IdentityBinding {
+  /** Stops the background work of this port (the operator is shutting down). */
+  default void close() {}
+
   /** The grants {@link #bind} makes for this job: nothing for externally managed IAM. */
   List<Grant> grants(FineTuneJob job, String ksaName);
 

@@ -5,6 +5,9 @@ import java.util.Optional;
 
 /** Reads the trainer's progress.json. */
 public interface ProgressSource {
+  /** Stops the background work of this port (the operator is shutting down). */
+  default void close() {}
+
   /** The newest progress, if the trainer wrote any yet. Runs aside; returns what it last read. */
   Optional<Progress> latest(FineTuneJob job);
 

@@ -12,7 +12,6 @@ import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
 import dev.finetune.operator.reconcile.StepResult;
 import dev.finetune.operator.reconcile.ports.IdentityBinding;
-import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,11 +38,7 @@ public final class BindIdentityStep implements Step {
   @Override
   public StepResult run(JobContext ctx) {
     String ns = ctx.job().getMetadata().getNamespace();
-    Namespace namespace = ctx.client().namespaces().withName(ns).get();
-    Map<String, String> annotations =
-        namespace == null || namespace.getMetadata().getAnnotations() == null
-            ? Map.of()
-            : namespace.getMetadata().getAnnotations();
+    Map<String, String> annotations = ctx.namespaceAnnotations();
     String allowed = annotations.get(ALLOWED_ANNOTATION);
 
     IdentitySpec identity = ctx.job().getSpec().identity;
@@ -59,14 +54,21 @@ public final class BindIdentityStep implements Step {
     }
 
     ServiceAccount sa = TrainerServiceAccount.desired(ctx.job());
-    if (ctx.secondary(ServiceAccount.class).isEmpty()) {
+    Optional<ServiceAccount> current = ctx.secondary(ServiceAccount.class);
+    if (current.isEmpty()) {
       // Never take over a service account someone else made under the child's name.
       Optional<String> taken = Ownership.foreign(ctx.client().resource(sa).get(), sa, ctx.job());
       if (taken.isPresent()) {
         return ctx.fail(Conditions.IDENTITY_BOUND, LaunchTrainerStep.NAME_IN_USE, taken.get());
       }
     }
-    ctx.client().resource(sa).fieldManager(Labels.FIELD_MANAGER).forceConflicts().serverSideApply();
+    if (current.isEmpty() || !upToDate(current.get(), sa)) {
+      ctx.client()
+          .resource(sa)
+          .fieldManager(Labels.FIELD_MANAGER)
+          .forceConflicts()
+          .serverSideApply();
+    }
 
     if (recordIntent(ctx, binding.grants(ctx.job(), sa.getMetadata().getName()))) {
       // Written to status before IAM is asked, so whatever happens next (a crash, a deletion)
@@ -92,6 +94,30 @@ public final class BindIdentityStep implements Step {
     }
     return ctx.notImplemented(
         Conditions.IDENTITY_BOUND, ((IdentityBinding.NotImplemented) outcome).what());
+  }
+
+  /** The service account (from the cache) already carries what the operator would apply. */
+  static boolean upToDate(ServiceAccount current, ServiceAccount desired) {
+    Map<String, String> labels =
+        current.getMetadata().getLabels() == null ? Map.of() : current.getMetadata().getLabels();
+    Map<String, String> annotations =
+        current.getMetadata().getAnnotations() == null
+            ? Map.of()
+            : current.getMetadata().getAnnotations();
+    return labels.entrySet().containsAll(desired.getMetadata().getLabels().entrySet())
+        && annotations.entrySet().containsAll(desired.getMetadata().getAnnotations().entrySet())
+        && (desired
+                .getMetadata()
+                .getAnnotations()
+                .containsKey(TrainerServiceAccount.GCP_SA_ANNOTATION)
+            || !annotations.containsKey(TrainerServiceAccount.GCP_SA_ANNOTATION))
+        && java.util.Objects.equals(
+            current.getAutomountServiceAccountToken(), desired.getAutomountServiceAccountToken())
+        && current.getMetadata().getOwnerReferences() != null
+        && current
+            .getMetadata()
+            .getOwnerReferences()
+            .containsAll(desired.getMetadata().getOwnerReferences());
   }
 
   /** Adds the grants about to be made to status.identity; true when something was added. */

@@ -93,6 +93,11 @@ public final class ObserveTrainingStep implements Step {
     if (unschedulable(pods) && managed(ctx)) {
       // The pool may have gone (deleted by hand, or by an idle collector that raced the job):
       // ensure it again; while it comes back the message says so.
+      org.slf4j.LoggerFactory.getLogger(ObserveTrainingStep.class)
+          .debug(
+              "{}/{}: trainer pod unschedulable; ensuring its node pool again",
+              ctx.job().getMetadata().getNamespace(),
+              ctx.job().getMetadata().getName());
       Capacity.Outcome o = capacity.ensure(hw.accelerator, gpus, Boolean.TRUE.equals(hw.spot), 0);
       if (o instanceof Capacity.Creating c) {
         state = state + "; " + c.message();

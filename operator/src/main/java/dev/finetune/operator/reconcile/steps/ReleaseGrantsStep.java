@@ -2,6 +2,7 @@ package dev.finetune.operator.reconcile.steps;
 
 import dev.finetune.api.v1alpha1.FineTuneJobStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Grant;
+import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.operator.reconcile.Conditions;
 import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
@@ -68,12 +69,15 @@ public final class ReleaseGrantsStep implements Step {
             "Released",
             grants.size() + " IAM grant(s) removed");
       }
-      if (ctx.status().phase != null && ctx.status().phase.terminal()) {
+      if (ctx.status().phase != null
+          && (ctx.status().phase.terminal() || ctx.status().phase == Phase.Evaluating)) {
         ctx.condition(
             Conditions.IDENTITY_BOUND,
             Conditions.FALSE,
             "Released",
-            "the run is over; " + grants.size() + " IAM grant(s) removed");
+            (ctx.status().phase.terminal() ? "the run is over; " : "the trainer has finished; ")
+                + grants.size()
+                + " IAM grant(s) removed");
       }
       return StepResult.done();
     }

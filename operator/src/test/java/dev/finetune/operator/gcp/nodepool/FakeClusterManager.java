@@ -223,6 +223,8 @@ public final class FakeClusterManager extends ClusterManagerGrpc.ClusterManagerI
   @Override
   public void createNodePool(CreateNodePoolRequest req, StreamObserver<Operation> out) {
     createCalls.incrementAndGet();
+    org.slf4j.LoggerFactory.getLogger(FakeClusterManager.class)
+        .info("createNodePool {} #{}", req.getNodePool().getName(), createCalls.get());
     Operation op;
     synchronized (this) {
       if (fault(Rpc.CREATE, out)) {
