@@ -25,6 +25,8 @@ log() { echo "[scale-bench] $*" >&2; }
 
 kubeconfig="$("$root/hack/cluster.sh" up "$cluster")"
 driver="operator/src/test/java/dev/finetune/operator/bench/ScaleBench.java"
+# What the driver uses besides the operator: the same in both runs.
+helpers=(operator/src/test/java/dev/finetune/operator/it/TrainerOutput.java)
 
 run() { # dir label n
   local dir="$1" label="$2" n="$3"
@@ -43,6 +45,7 @@ if [[ -n "${BENCH_BEFORE:-}" ]]; then
   git -C "$root" archive "$BENCH_BEFORE" | tar -x -C "$before"
   mkdir -p "$before/$(dirname "$driver")"
   cp "$root/$driver" "$before/$driver"
+  for f in "${helpers[@]}"; do cp "$root/$f" "$before/$f"; done
 fi
 for n in "${sizes[@]}"; do
   if [[ -n "$before" ]]; then run "$before" "before-$(git -C "$root" rev-parse --short "$BENCH_BEFORE")" "$n"; fi
