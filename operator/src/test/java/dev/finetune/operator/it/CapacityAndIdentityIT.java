@@ -368,4 +368,48 @@ class CapacityAndIdentityIT {
     assertThat(iam.members(resource, WorkloadIdentityMembers.WORKLOAD_IDENTITY_USER))
         .contains(member);
   }
+
+  @Test
+  @Order(8)
+  void aPoolDeletedUnderATrainingJobIsCreatedAgain() throws Exception {
+    client.nodes().withLabel("cloud.google.com/gke-nodepool", POOL).delete();
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                client
+                    .nodes()
+                    .withLabel("cloud.google.com/gke-nodepool", POOL)
+                    .list()
+                    .getItems()
+                    .isEmpty());
+    client.resource(job("regrow")).create();
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                get("regrow").getStatus() != null
+                    && get("regrow").getStatus().phase == Phase.Training
+                    && pods("regrow").size() == 1);
+    int creates = gke.createCalls();
+    String key =
+        gke.pools().keySet().stream().filter(k -> k.endsWith("/" + POOL)).findFirst().orElseThrow();
+    // Deleted by hand (or by anything that is not this operator) while the pod waits for a node.
+    gke.client().deleteNodePool(key);
+    gke.completeAllOperations();
+    await().atMost(WAIT).until(() -> !gke.pools().containsKey(key));
+    // The unschedulable trainer pod of a managed job has its pool ensured again.
+    await().atMost(WAIT).until(() -> gke.createCalls() == creates + 1);
+    await().atMost(WAIT).until(() -> gke.pools().containsKey(key));
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> assertThat(get("regrow").getStatus().message).contains("node pool " + POOL));
+    scaleUp(gke.pools().get(key));
+    await()
+        .atMost(WAIT)
+        .until(() -> Conditions.isTrue(get("regrow").getStatus(), Conditions.TRAINING_COMPLETE));
+    assertThat(gke.createCalls()).isEqualTo(creates + 1);
+    assertThat(pods("regrow").get(0).getSpec().getNodeName()).isEqualTo(POOL + "-node-0");
+  }
 }
