@@ -58,6 +58,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   private final Clock clock;
   private final JobEvents events;
   private volatile BiConsumer<FineTuneJob, FineTuneJobStatus> beforeStatusWrite = (j, s) -> {};
+  private volatile dev.finetune.operator.metrics.OperatorMetrics metrics;
 
   public FineTuneJobReconciler(OperatorConfig config, Flow.Ports ports, Clock clock) {
     this.config = config;
@@ -104,6 +105,11 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
         context);
   }
 
+  /** Where reconciles are counted (phases, cost, errors); none until set. */
+  public void metrics(dev.finetune.operator.metrics.OperatorMetrics metrics) {
+    this.metrics = metrics;
+  }
+
   /**
    * Fault injection for tests: runs after the steps of a reconcile and before its status is written
    * (an exception here is a crash between a step's side effect and its status).
@@ -143,6 +149,10 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     }
     Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());
     write(job, context, before, status, changes, ctx);
+    var m = metrics;
+    if (m != null) {
+      m.observed(job, before, status);
+    }
 
     UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
     if (result instanceof StepResult.Proceed) {
@@ -184,6 +194,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       events.phaseChanged(context.getClient(), job, c, ctx.now());
     }
     events.cleanupBlocked(context.getClient(), job, before, status, ctx.now());
+    events.waiting(context.getClient(), job, before, status, ctx.now());
     beforeStatusWrite.accept(job, status);
     if (job.getMetadata().getDeletionTimestamp() != null) {
       // Being deleted: no optimistic lock (the release is idempotent and the grants only
@@ -257,6 +268,10 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       delay = MAX_ERROR_BACKOFF;
     }
     String what = ReconcileErrors.describe(e);
+    var m = metrics;
+    if (m != null) {
+      m.reconcileError(e);
+    }
     LOG.warn(
         "{}/{}: reconcile failed, retrying in {}s: {}",
         job.getMetadata().getNamespace(),
@@ -288,6 +303,10 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     ports.dataset().forget(job);
     ports.progress().forget(job);
     ports.evaluation().forget(job);
+    var m = metrics;
+    if (m != null) {
+      m.forget(job);
+    }
     FineTuneJobStatus before = job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus();
     if (ReleaseGrantsStep.pending(before).isEmpty()) {
       return DeleteControl.defaultDelete();
