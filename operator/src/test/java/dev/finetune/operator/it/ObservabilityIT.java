@@ -175,18 +175,18 @@ class ObservabilityIT {
   @Test
   @Order(2)
   void anOnDemandJobLandsOnAnOnDemandNodeOnly() throws Exception {
-    job("on-demand", false, HardwareSpec.Provisioning.EXISTING);
+    job("ondemand-job", false, HardwareSpec.Provisioning.EXISTING);
     await()
         .atMost(WAIT)
         .until(
             () ->
-                get("on-demand").getStatus() != null
-                    && get("on-demand").getStatus().phase == Phase.Succeeded);
+                get("ondemand-job").getStatus() != null
+                    && get("ondemand-job").getStatus().phase == Phase.Succeeded);
     var pods =
         client
             .pods()
             .inNamespace(ns)
-            .withLabel("finetune.dev/job-name", "on-demand")
+            .withLabel("finetune.dev/job-name", "ondemand-job")
             .list()
             .getItems();
     assertThat(pods).isNotEmpty();
@@ -208,7 +208,7 @@ class ObservabilityIT {
   @Test
   @Order(3)
   void metricsHaveNoSeriesPerJobAndEverySeriesTheDashboardAndAlertsUse() throws Exception {
-    List<String> names = new ArrayList<>(List.of("waits", "on-demand"));
+    List<String> names = new ArrayList<>(List.of("waits", "ondemand-job"));
     for (int i = 0; i < 3; i++) {
       names.add("many-" + i);
       job("many-" + i, true, HardwareSpec.Provisioning.EXISTING);
