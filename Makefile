@@ -13,9 +13,14 @@ IT_CLUSTER ?= finetune-it
 
 E2E_ENV := FINETUNE_DEV_NAME=finetune-e2e FINETUNE_NODE_SUBNET=10.213.1 FINETUNE_DEV_GCS_PORT=4444
 
-.PHONY: test java-test install-test trainer-test e2e-test images controlplane crds build dev dev-down fmt
+.PHONY: test java-test install-test trainer-test e2e-test monitoring-test images controlplane crds build dev dev-down fmt
 
-test: java-test install-test trainer-test e2e-test
+test: monitoring-test java-test install-test trainer-test e2e-test
+
+# The alerts (promtool check rules, and promtool test rules with a test per alert) and the
+# dashboard in deploy/monitoring. promtool is built from its Go module and cached.
+monitoring-test:
+	hack/monitoring/check.sh
 
 controlplane:
 	hack/controlplane/build.sh >/dev/null

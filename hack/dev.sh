@@ -98,6 +98,7 @@ configMapGenerator:
       - FINETUNE_GCP_PROJECT=local-project
       - FINETUNE_IAM_MODE=external
       - FINETUNE_TRAINER_ALLOW_CPU=true
+      - FINETUNE_TRAINER_REQUESTS=none
       - FINETUNE_PROGRESS_POLL_INTERVAL=PT2S
 generatorOptions:
   disableNameSuffixHash: true

@@ -2,6 +2,7 @@ package dev.finetune.operator;
 
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.operator.health.HttpEndpoints;
+import dev.finetune.operator.metrics.OperatorMetrics;
 import dev.finetune.operator.reconcile.FineTuneJobReconciler;
 import dev.finetune.operator.reconcile.Flow;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -40,6 +41,7 @@ public final class FineTuneOperator implements AutoCloseable {
   private final AtomicBoolean leading = new AtomicBoolean();
   private final AtomicInteger collections = new AtomicInteger();
   private final FineTuneJobReconciler reconciler;
+  private final OperatorMetrics domainMetrics;
 
   public FineTuneOperator(
       KubernetesClient client, OperatorConfig config, Flow.Ports ports, String httpHost)
@@ -61,8 +63,9 @@ public final class FineTuneOperator implements AutoCloseable {
       boolean exitOnStopLeading)
       throws IOException {
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    MicrometerMetrics metrics =
-        MicrometerMetrics.newPerResourceCollectingMicrometerMetricsBuilder(registry).build();
+    // JOSDK's meters per resource type only: per-resource meters would make a series per job.
+    MicrometerMetrics metrics = MicrometerMetrics.withoutPerResourceMetrics(registry);
+    domainMetrics = new OperatorMetrics(registry, config.nodePoolIdleTtl(), Clock.systemUTC());
     operator =
         new Operator(
             o -> {
@@ -80,14 +83,24 @@ public final class FineTuneOperator implements AutoCloseable {
                         LeaderElectionConfiguration.RETRY_PERIOD_DEFAULT_VALUE,
                         identity,
                         new LeaderCallbacks(
-                            () -> leading.set(true), () -> leading.set(false), leader -> {}),
+                            () -> {
+                              leading.set(true);
+                              domainMetrics.leader(true);
+                            },
+                            () -> {
+                              leading.set(false);
+                              domainMetrics.leader(false);
+                            },
+                            leader -> {}),
                         exitOnStopLeading));
               } else {
                 leading.set(true);
+                domainMetrics.leader(true);
               }
             });
     this.ports = ports;
     reconciler = new FineTuneJobReconciler(config, ports, Clock.systemUTC());
+    reconciler.metrics(domainMetrics);
     // The namespace policy (its annotations) is read on every step: from a watch, not a GET each
     // time. A namespace not seen yet is read from the API server.
     namespaces = client.namespaces().runnableInformer(0);
@@ -140,6 +153,8 @@ public final class FineTuneOperator implements AutoCloseable {
           if (leading.get()) {
             collections.incrementAndGet();
             collectIdlePools(client, config, ports);
+            var p = ports.capacity().pools();
+            domainMetrics.pools(p.managed(), p.idle(), p.oldestIdle());
           }
         },
         every,
@@ -216,6 +231,7 @@ public final class FineTuneOperator implements AutoCloseable {
       ports.close();
     } finally {
       http.close();
+      domainMetrics.close();
     }
   }
 }

@@ -57,7 +57,10 @@ public final class Wiring {
             try {
               return GkeNodePoolManager.create(
                   GkeNodePoolConfig.of(
-                      config.gcpProject(), config.clusterLocation(), config.clusterName()));
+                      config.gcpProject(),
+                      config.clusterLocation(),
+                      config.clusterName(),
+                      config.nodePools()));
             } catch (IOException e) {
               throw new UncheckedIOException(e);
             }
@@ -74,7 +77,12 @@ public final class Wiring {
   }
 
   public static Flow.Ports ports(OperatorConfig config) {
-    return ports(config, GcpClients.fromConfig(config), PriceTable.defaults());
+    return ports(config, GcpClients.fromConfig(config), prices(config));
+  }
+
+  /** The default price table with the overrides of the configuration (FINETUNE_PRICES). */
+  public static PriceTable prices(OperatorConfig config) {
+    return PriceTable.defaults().withOverrides(config.priceOverrides());
   }
 
   public static Flow.Ports ports(OperatorConfig config, GcpClients gcp, PriceTable prices) {

@@ -3,6 +3,10 @@ package dev.finetune.operator.children;
 import dev.finetune.api.v1alpha1.FineTuneJob;
 import dev.finetune.api.v1alpha1.HardwareSpec;
 import dev.finetune.api.v1alpha1.ModelSpec;
+import dev.finetune.operator.OperatorConfig;
+import dev.finetune.operator.gcp.nodepool.Accelerator;
+import io.fabric8.kubernetes.api.model.Affinity;
+import io.fabric8.kubernetes.api.model.AffinityBuilder;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
@@ -21,6 +25,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The trainer's batch/v1 Job. Created once and never updated (a Job's pod template is immutable,
@@ -56,6 +61,30 @@ public final class TrainerJob {
       int backoffLimit,
       String gcsEndpoint,
       boolean allowCpu) {
+    OperatorConfig defaults = OperatorConfig.defaults();
+    return desired(
+        job,
+        image,
+        placement,
+        backoffLimit,
+        gcsEndpoint,
+        allowCpu,
+        PodSettings.of(placement, defaults.trainerPod(), defaults.nodePools().diskSizeGb()));
+  }
+
+  /**
+   * What the Job should look like.
+   *
+   * @param pod the pod's requests, /dev/shm size and grace period
+   */
+  public static Job desired(
+      FineTuneJob job,
+      String image,
+      Placement placement,
+      int backoffLimit,
+      String gcsEndpoint,
+      boolean allowCpu,
+      PodSettings pod) {
     String name = Labels.childName(job);
     Map<String, String> labels = Labels.forChild(job, "trainer");
     Map<String, String> annotations = new LinkedHashMap<>();
@@ -78,6 +107,23 @@ public final class TrainerJob {
             .withOperator("Exists")
             .withEffect("NoSchedule")
             .build());
+    // An on-demand job stays off Spot nodes: it would be preempted, and priced as on-demand.
+    Affinity affinity =
+        placement.spot()
+            ? null
+            : new AffinityBuilder()
+                .withNewNodeAffinity()
+                .withNewRequiredDuringSchedulingIgnoredDuringExecution()
+                .addNewNodeSelectorTerm()
+                .addNewMatchExpression()
+                .withKey(SPOT_LABEL)
+                .withOperator("NotIn")
+                .withValues("true")
+                .endMatchExpression()
+                .endNodeSelectorTerm()
+                .endRequiredDuringSchedulingIgnoredDuringExecution()
+                .endNodeAffinity()
+                .build();
     if (placement.spot()) {
       tolerations.add(
           new TolerationBuilder()
@@ -121,6 +167,7 @@ public final class TrainerJob {
             .withName("dshm")
             .withNewEmptyDir()
             .withMedium("Memory")
+            .withSizeLimit(new Quantity(pod.shmSize()))
             .endEmptyDir()
             .build());
     ModelSpec.SecretKeyRef token = job.getSpec().model.tokenSecretRef;
@@ -164,7 +211,8 @@ public final class TrainerJob {
         .withAutomountServiceAccountToken(false)
         .withNodeSelector(nodeSelector)
         .withTolerations(tolerations)
-        .withTerminationGracePeriodSeconds(30L)
+        .withAffinity(affinity)
+        .withTerminationGracePeriodSeconds(pod.gracePeriodSeconds())
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
         .withRunAsUser(1000L)
@@ -188,8 +236,8 @@ public final class TrainerJob {
                 .withVolumeMounts(mounts)
                 .withTerminationMessagePolicy("FallbackToLogsOnError")
                 .withNewResources()
-                .withRequests(Map.of(GPU_RESOURCE, gpus))
-                .withLimits(Map.of(GPU_RESOURCE, gpus))
+                .withRequests(pod.requests(gpus))
+                .withLimits(pod.limits(gpus))
                 .endResources()
                 .withNewSecurityContext()
                 .withAllowPrivilegeEscalation(false)
@@ -255,5 +303,66 @@ public final class TrainerJob {
    * @param spot whether the pod must run on spot nodes
    * @param nodePool managed node pool name, or null to let the scheduler pick any pool
    */
-  public record Placement(String accelerator, int gpuCount, boolean spot, String nodePool) {}
+  public record Placement(String accelerator, int gpuCount, boolean spot, String nodePool) {
+    /** The machine type GKE gives this many GPUs of this accelerator, if it is a known one. */
+    public Optional<String> machineType() {
+      try {
+        return Optional.of(Accelerator.fromId(accelerator).machineType(gpuCount));
+      } catch (IllegalArgumentException e) {
+        return Optional.empty();
+      }
+    }
+  }
+
+  /**
+   * The trainer pod's resources and timing.
+   *
+   * @param machine CPU, memory and ephemeral-storage requests (empty: GPUs only)
+   * @param shmSize size limit of /dev/shm (memory-backed; counts against the memory limit)
+   * @param gracePeriodSeconds SIGTERM to SIGKILL, for the trainer's checkpoint
+   */
+  public record PodSettings(
+      Optional<MachineResources.Requests> machine, String shmSize, long gracePeriodSeconds) {
+
+    static final String DEFAULT_SHM_WITHOUT_REQUESTS = "1Gi";
+    static final long MAX_DERIVED_SHM_MIB = 16 * 1024;
+
+    public static PodSettings of(
+        Placement placement, OperatorConfig.TrainerPod pod, int diskSizeGb) {
+      Optional<MachineResources.Requests> machine =
+          "none".equals(pod.requests())
+              ? Optional.empty()
+              : placement
+                  .machineType()
+                  .flatMap(mt -> MachineResources.requests(mt, diskSizeGb, placement.gpuCount()));
+      String shm = pod.shmSize();
+      if (shm == null || shm.isEmpty()) {
+        shm =
+            machine
+                .map(m -> Math.min(MAX_DERIVED_SHM_MIB, m.memoryMib() / 4) + "Mi")
+                .orElse(DEFAULT_SHM_WITHOUT_REQUESTS);
+      }
+      return new PodSettings(machine, shm, pod.gracePeriod().toSeconds());
+    }
+
+    Map<String, Quantity> requests(Quantity gpus) {
+      Map<String, Quantity> m = new LinkedHashMap<>();
+      m.put(GPU_RESOURCE, gpus);
+      machine.ifPresent(
+          r -> {
+            m.put("cpu", new Quantity(r.cpu()));
+            m.put("memory", new Quantity(r.memory()));
+            m.put("ephemeral-storage", new Quantity(r.ephemeralStorage()));
+          });
+      return m;
+    }
+
+    /** GPUs, and memory at its request: a trainer that grows past it is stopped, not its node. */
+    Map<String, Quantity> limits(Quantity gpus) {
+      Map<String, Quantity> m = new LinkedHashMap<>();
+      m.put(GPU_RESOURCE, gpus);
+      machine.ifPresent(r -> m.put("memory", new Quantity(r.memory())));
+      return m;
+    }
+  }
 }

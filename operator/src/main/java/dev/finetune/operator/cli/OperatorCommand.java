@@ -1,5 +1,6 @@
 package dev.finetune.operator.cli;
 
+import dev.finetune.operator.ConfigKeys;
 import dev.finetune.operator.FineTuneOperator;
 import dev.finetune.operator.OperatorConfig;
 import dev.finetune.operator.Wiring;
@@ -10,7 +11,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Runs the operator against the cluster of the current kubeconfig or in-cluster config. */
 @Command(
@@ -29,13 +32,28 @@ public final class OperatorCommand implements Callable<Integer> {
       description = "Bind address of /metrics, /healthz, /readyz.")
   String httpHost;
 
+  @Spec CommandSpec spec;
+
+  /** The settings' source; the process environment unless a test gives another. */
+  Map<String, String> environment = System.getenv();
+
+  /** Exit code for a configuration the operator refuses to start with. */
+  public static final int EXIT_BAD_CONFIG = 78;
+
   @Override
   public Integer call() throws Exception {
-    Map<String, String> env = new HashMap<>(System.getenv());
+    Map<String, String> env = new HashMap<>(environment);
     if (noLeaderElection) {
       env.put("FINETUNE_LEADER_ELECTION", "false");
     }
-    OperatorConfig config = OperatorConfig.fromEnv(env);
+    OperatorConfig config;
+    try {
+      config = OperatorConfig.fromEnv(env);
+    } catch (ConfigKeys.InvalidConfig e) {
+      spec.commandLine().getErr().println(e.getMessage());
+      spec.commandLine().getErr().flush();
+      return EXIT_BAD_CONFIG;
+    }
     KubernetesClient client = new KubernetesClientBuilder().build();
     FineTuneOperator operator =
         new FineTuneOperator(client, config, Wiring.ports(config), httpHost);

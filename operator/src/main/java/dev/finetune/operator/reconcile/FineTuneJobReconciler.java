@@ -68,7 +68,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   /** Where the time of each step (and of the status write) goes: a metric, bounded by step name. */
   @FunctionalInterface
   public interface StepTimer {
-    void record(String step, long nanos);
+    void time(String step, long nanos);
   }
 
   /**
@@ -91,6 +91,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   public void stepTimer(StepTimer timer) {
     this.timer = timer == null ? (step, nanos) -> {} : timer;
   }
+
+  private volatile dev.finetune.operator.metrics.OperatorMetrics metrics;
 
   public FineTuneJobReconciler(OperatorConfig config, Flow.Ports ports, Clock clock) {
     this.config = config;
@@ -135,6 +137,11 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
             .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(FineTuneJob.class))
             .build(),
         context);
+  }
+
+  /** Where reconciles are counted (phases, cost, errors); none until set. */
+  public void metrics(dev.finetune.operator.metrics.OperatorMetrics metrics) {
+    this.metrics = metrics;
   }
 
   /**
@@ -188,7 +195,11 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     } catch (StaleRead e) {
       return UpdateControl.<FineTuneJob>noUpdate().rescheduleAfter(STALE_RETRY);
     } finally {
-      timer.record("status-write", System.nanoTime() - w0);
+      timer.time("status-write", System.nanoTime() - w0);
+    }
+    var m = metrics;
+    if (m != null) {
+      m.observed(job, before, status);
     }
 
     UpdateControl<FineTuneJob> control = UpdateControl.noUpdate();
@@ -231,6 +242,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       events.phaseChanged(context.getClient(), job, c, ctx.now());
     }
     events.cleanupBlocked(context.getClient(), job, before, status, ctx.now());
+    events.waiting(context.getClient(), job, before, status, ctx.now());
     beforeStatusWrite.accept(job, status);
     if (job.getMetadata().getDeletionTimestamp() != null) {
       // Being deleted: no optimistic lock (the release is idempotent and the grants only
@@ -324,7 +336,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     try {
       return step.run(ctx);
     } finally {
-      timer.record(step.name(), System.nanoTime() - t0);
+      timer.time(step.name(), System.nanoTime() - t0);
     }
   }
 
@@ -351,6 +363,10 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       delay = MAX_ERROR_BACKOFF;
     }
     String what = ReconcileErrors.describe(e);
+    var m = metrics;
+    if (m != null) {
+      m.reconcileError(e);
+    }
     LOG.warn(
         "{}/{}: reconcile failed, retrying in {}s: {}",
         job.getMetadata().getNamespace(),
@@ -385,6 +401,10 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     ports.dataset().forget(job);
     ports.progress().forget(job);
     ports.evaluation().forget(job);
+    var m = metrics;
+    if (m != null) {
+      m.forget(job);
+    }
     FineTuneJobStatus before = job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus();
     if (ReleaseGrantsStep.pending(before).isEmpty()) {
       return DeleteControl.defaultDelete();

@@ -69,6 +69,68 @@ final class JobEvents {
     }
   }
 
+  /** What a job waits for outside the cluster: GPU capacity (quota, stockout) or IAM. */
+  record Wait(String kind, String reason, String message) {}
+
+  static Optional<Wait> waitOf(FineTuneJobStatus status) {
+    if (status.phase != null && status.phase.terminal()) {
+      return Optional.empty();
+    }
+    Optional<Condition> capacity =
+        Conditions.get(status, Conditions.CAPACITY_READY)
+            .filter(c -> Conditions.FALSE.equals(c.getStatus()))
+            .filter(c -> "WaitingForCapacity".equals(c.getReason()));
+    if (capacity.isPresent()) {
+      String m = status.message == null ? capacity.get().getMessage() : status.message;
+      return Optional.of(new Wait("capacity", "WaitingForCapacity", m));
+    }
+    Optional<Condition> iam =
+        Conditions.get(status, Conditions.IDENTITY_BOUND)
+            .filter(c -> Conditions.FALSE.equals(c.getStatus()))
+            .filter(c -> !"Granting".equals(c.getReason()));
+    if (iam.isPresent()) {
+      return Optional.of(
+          new Wait("iam", "WaitingForIam", iam.get().getReason() + ": " + iam.get().getMessage()));
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * One Warning when the job starts waiting for capacity or IAM, one Normal Event when that wait
+   * ends; nothing for the retries in between.
+   */
+  void waiting(
+      KubernetesClient client,
+      FineTuneJob job,
+      FineTuneJobStatus before,
+      FineTuneJobStatus after,
+      Instant now) {
+    Optional<Wait> was = waitOf(before);
+    Optional<Wait> is = waitOf(after);
+    String wasKind = was.map(Wait::kind).orElse(null);
+    String isKind = is.map(Wait::kind).orElse(null);
+    if (Objects.equals(wasKind, isKind)) {
+      return;
+    }
+    if (was.isPresent()) {
+      Wait w = was.get();
+      record(
+          client,
+          job,
+          "waited-" + w.kind(),
+          "Normal",
+          w.kind().equals("capacity") ? "CapacityAvailable" : "IamReady",
+          "stopped waiting for "
+              + (w.kind().equals("capacity") ? "GPU capacity" : "IAM")
+              + (after.message == null ? "" : ": " + after.message),
+          now);
+    }
+    if (is.isPresent()) {
+      Wait w = is.get();
+      record(client, job, "waiting-" + w.kind(), "Warning", w.reason(), w.message(), now);
+    }
+  }
+
   private void record(
       KubernetesClient client,
       FineTuneJob job,

@@ -159,4 +159,87 @@ class TrainerJobTest {
                 .getLimits())
         .containsKey(TrainerJob.GPU_RESOURCE);
   }
+
+  @Test
+  void requestsCpuMemoryAndDiskOfTheMachineAndSizesSharedMemory() {
+    Job job =
+        desired(Fixtures.job("team-a", "j"), new TrainerJob.Placement("nvidia-l4", 1, true, null));
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    Container c = pod.getContainers().get(0);
+    assertThat(c.getResources().getRequests())
+        .containsEntry("cpu", new Quantity("3300m"))
+        .containsEntry("memory", new Quantity("12032Mi"))
+        .containsEntry("ephemeral-storage", new Quantity("51200Mi"));
+    assertThat(c.getResources().getLimits())
+        .containsEntry("memory", new Quantity("12032Mi"))
+        .doesNotContainKey("cpu");
+    var shm =
+        pod.getVolumes().stream().filter(v -> v.getName().equals("dshm")).findFirst().orElseThrow();
+    assertThat(shm.getEmptyDir().getMedium()).isEqualTo("Memory");
+    assertThat(shm.getEmptyDir().getSizeLimit()).isEqualTo(new Quantity("3008Mi"));
+    assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(25L);
+  }
+
+  @Test
+  void operatorSettingsChangeTheGracePeriodSharedMemoryAndRequests() {
+    var settings =
+        dev.finetune.operator.OperatorConfig.fromEnv(
+            Map.of(
+                "FINETUNE_TRAINER_GRACE_PERIOD", "PT90S",
+                "FINETUNE_TRAINER_SHM_SIZE", "8Gi",
+                "FINETUNE_TRAINER_REQUESTS", "none"));
+    TrainerJob.Placement p = new TrainerJob.Placement("nvidia-l4", 1, true, null);
+    Job job =
+        TrainerJob.desired(
+            Fixtures.job("team-a", "j"),
+            "trainer:1",
+            p,
+            3,
+            null,
+            false,
+            TrainerJob.PodSettings.of(p, settings.trainerPod(), 200));
+    PodSpec pod = job.getSpec().getTemplate().getSpec();
+    assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(90L);
+    assertThat(pod.getContainers().get(0).getResources().getRequests())
+        .containsOnlyKeys("nvidia.com/gpu");
+    assertThat(
+            pod.getVolumes().stream()
+                .filter(v -> v.getName().equals("dshm"))
+                .findFirst()
+                .orElseThrow()
+                .getEmptyDir()
+                .getSizeLimit())
+        .isEqualTo(new Quantity("8Gi"));
+  }
+
+  @Test
+  void onDemandJobsStayOffSpotNodes() {
+    PodSpec onDemand =
+        desired(Fixtures.job("team-a", "j"), new TrainerJob.Placement("nvidia-l4", 1, false, null))
+            .getSpec()
+            .getTemplate()
+            .getSpec();
+    var terms =
+        onDemand
+            .getAffinity()
+            .getNodeAffinity()
+            .getRequiredDuringSchedulingIgnoredDuringExecution()
+            .getNodeSelectorTerms();
+    assertThat(terms).hasSize(1);
+    assertThat(terms.get(0).getMatchExpressions())
+        .singleElement()
+        .satisfies(
+            e -> {
+              assertThat(e.getKey()).isEqualTo("cloud.google.com/gke-spot");
+              assertThat(e.getOperator()).isEqualTo("NotIn");
+              assertThat(e.getValues()).containsExactly("true");
+            });
+    PodSpec spot =
+        desired(Fixtures.job("team-a", "j"), new TrainerJob.Placement("nvidia-l4", 1, true, null))
+            .getSpec()
+            .getTemplate()
+            .getSpec();
+    assertThat(spot.getAffinity()).isNull();
+    assertThat(spot.getNodeSelector()).containsEntry("cloud.google.com/gke-spot", "true");
+  }
 }

@@ -132,12 +132,14 @@ class CapacityAndIdentityIT {
                 Map.of(
                     "cpu", new Quantity("208"),
                     "memory", new Quantity("1872Gi"),
+                    "ephemeral-storage", new Quantity("2000Gi"),
                     "pods", new Quantity("110"),
                     "nvidia.com/gpu", new Quantity("16")))
             .withAllocatable(
                 Map.of(
                     "cpu", new Quantity("208"),
                     "memory", new Quantity("1872Gi"),
+                    "ephemeral-storage", new Quantity("2000Gi"),
                     "pods", new Quantity("110"),
                     "nvidia.com/gpu", new Quantity("16")))
             .endStatus()

@@ -172,6 +172,7 @@ public final class LocalCluster {
         Map.of(
             "cpu", new io.fabric8.kubernetes.api.model.Quantity("208"),
             "memory", new io.fabric8.kubernetes.api.model.Quantity("1872Gi"),
+            "ephemeral-storage", new io.fabric8.kubernetes.api.model.Quantity("2000Gi"),
             "pods", new io.fabric8.kubernetes.api.model.Quantity("110"),
             "nvidia.com/gpu", new io.fabric8.kubernetes.api.model.Quantity("16"));
     var node =

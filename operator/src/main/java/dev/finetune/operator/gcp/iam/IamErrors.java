@@ -21,6 +21,17 @@ final class IamErrors {
   }
 
   static IamResult map(StatusCode.Code code, String msg, String permissions, String target) {
+    IamResult r = classify(code, msg, permissions, target);
+    String label =
+        r instanceof IamResult.Retry retry
+            ? retry.reason()
+            : r instanceof IamResult.Failed f ? f.reason() : "Other";
+    dev.finetune.operator.metrics.GoogleApiErrors.record("iam", label);
+    return r;
+  }
+
+  private static IamResult classify(
+      StatusCode.Code code, String msg, String permissions, String target) {
     return switch (code) {
       case PERMISSION_DENIED, UNAUTHENTICATED ->
           new IamResult.Failed(

@@ -66,6 +66,17 @@ public final class GkeErrors {
   /** Maps an error given as a status code and message (also used for failed operations). */
   public static PoolStatus map(
       StatusCode.Code code, String message, String permission, String target, int attempt) {
+    PoolStatus s = classify(code, message, permission, target, attempt);
+    String label =
+        s instanceof PoolStatus.WaitingForCapacity w
+            ? w.reason()
+            : s instanceof PoolStatus.Failed f ? f.reason() : "Other";
+    dev.finetune.operator.metrics.GoogleApiErrors.record("container", label);
+    return s;
+  }
+
+  private static PoolStatus classify(
+      StatusCode.Code code, String message, String permission, String target, int attempt) {
     String msg = message == null ? "" : message;
     String lower = msg.toLowerCase(Locale.ROOT);
     if (isStockout(lower)) {

@@ -15,6 +15,9 @@ import java.util.Objects;
  *     default
  * @param nodeLocations zones for the pool's nodes; empty uses the cluster's
  * @param diskSizeGb boot disk size
+ * @param diskType boot disk type (pd-balanced, pd-ssd, ...); empty uses GKE's default
+ * @param reservation reservation affinity of on-demand pools: empty for GKE's default, {@code
+ *     none}, {@code any}, or the name of a specific reservation (Spot VMs never consume one)
  */
 public record GkeNodePoolConfig(
     String project,
@@ -24,7 +27,31 @@ public record GkeNodePoolConfig(
     String gpuDriverVersion,
     String nodeServiceAccount,
     List<String> nodeLocations,
-    int diskSizeGb) {
+    int diskSizeGb,
+    String diskType,
+    String reservation) {
+
+  public GkeNodePoolConfig(
+      String project,
+      String location,
+      String cluster,
+      int maxNodesPerPool,
+      String gpuDriverVersion,
+      String nodeServiceAccount,
+      List<String> nodeLocations,
+      int diskSizeGb) {
+    this(
+        project,
+        location,
+        cluster,
+        maxNodesPerPool,
+        gpuDriverVersion,
+        nodeServiceAccount,
+        nodeLocations,
+        diskSizeGb,
+        "",
+        "");
+  }
 
   public GkeNodePoolConfig {
     Objects.requireNonNull(project, "project");
@@ -34,15 +61,37 @@ public record GkeNodePoolConfig(
       throw new IllegalArgumentException("maxNodesPerPool must be at least 1");
     }
     gpuDriverVersion = gpuDriverVersion == null ? "LATEST" : gpuDriverVersion;
-    if (!gpuDriverVersion.equals("LATEST") && !gpuDriverVersion.equals("DEFAULT")) {
-      throw new IllegalArgumentException("gpuDriverVersion must be LATEST or DEFAULT");
+    if (!List.of("LATEST", "DEFAULT", "INSTALLATION_DISABLED").contains(gpuDriverVersion)) {
+      throw new IllegalArgumentException(
+          "gpuDriverVersion must be LATEST, DEFAULT or INSTALLATION_DISABLED");
     }
+    diskType = diskType == null ? "" : diskType;
+    reservation = reservation == null ? "" : reservation;
     nodeLocations = nodeLocations == null ? List.of() : List.copyOf(nodeLocations);
     diskSizeGb = diskSizeGb <= 0 ? 200 : diskSizeGb;
   }
 
   public static GkeNodePoolConfig of(String project, String location, String cluster) {
     return new GkeNodePoolConfig(project, location, cluster, 4, "LATEST", null, List.of(), 200);
+  }
+
+  /** The cluster's coordinates with the node pool settings of the operator's configuration. */
+  public static GkeNodePoolConfig of(
+      String project,
+      String location,
+      String cluster,
+      dev.finetune.operator.OperatorConfig.NodePools n) {
+    return new GkeNodePoolConfig(
+        project,
+        location,
+        cluster,
+        n.maxNodes(),
+        n.gpuDriverVersion(),
+        n.serviceAccount().isEmpty() ? null : n.serviceAccount(),
+        n.locations(),
+        n.diskSizeGb(),
+        n.diskType(),
+        n.reservation());
   }
 
   /** {@code projects/P/locations/L/clusters/C} */

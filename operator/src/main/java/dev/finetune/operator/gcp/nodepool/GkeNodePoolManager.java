@@ -21,6 +21,7 @@ import com.google.container.v1.NodePool;
 import com.google.container.v1.NodePoolAutoscaling;
 import com.google.container.v1.NodeTaint;
 import com.google.container.v1.Operation;
+import com.google.container.v1.ReservationAffinity;
 import com.google.container.v1.WorkloadMetadataConfig;
 import java.io.IOException;
 import java.time.Duration;
@@ -365,6 +366,12 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
     if (config.nodeServiceAccount() != null && !config.nodeServiceAccount().isBlank()) {
       nc.setServiceAccount(config.nodeServiceAccount());
     }
+    if (!config.diskType().isEmpty()) {
+      nc.setDiskType(config.diskType());
+    }
+    if (!config.reservation().isEmpty() && !shape.spot()) {
+      nc.setReservationAffinity(reservationAffinity(config.reservation()));
+    }
     NodePool.Builder pool =
         NodePool.newBuilder()
             .setName(shape.poolName())
@@ -377,6 +384,26 @@ public class GkeNodePoolManager implements NodePoolManager, AutoCloseable {
                     .setMaxNodeCount(config.maxNodesPerPool()));
     pool.addAllLocations(config.nodeLocations());
     return pool.build();
+  }
+
+  /** none, any, or a specific reservation by name (compute.googleapis.com/reservation-name). */
+  static ReservationAffinity reservationAffinity(String reservation) {
+    return switch (reservation) {
+      case "none" ->
+          ReservationAffinity.newBuilder()
+              .setConsumeReservationType(ReservationAffinity.Type.NO_RESERVATION)
+              .build();
+      case "any" ->
+          ReservationAffinity.newBuilder()
+              .setConsumeReservationType(ReservationAffinity.Type.ANY_RESERVATION)
+              .build();
+      default ->
+          ReservationAffinity.newBuilder()
+              .setConsumeReservationType(ReservationAffinity.Type.SPECIFIC_RESERVATION)
+              .setKey("compute.googleapis.com/reservation-name")
+              .addValues(reservation)
+              .build();
+    };
   }
 
   private Optional<NodePool> getPool(String name) {

@@ -29,6 +29,7 @@ public final class GkeCapacity implements Capacity {
   private final Duration idleTtl;
   private final Clock clock;
   private final Map<String, Instant> idleSince = new ConcurrentHashMap<>();
+  private volatile Pools lastSeen = new Pools(0, 0, Duration.ZERO);
 
   public GkeCapacity(
       Supplier<NodePoolManager> pools, AsyncWork<PoolStatus> work, Duration idleTtl, Clock clock) {
@@ -90,13 +91,19 @@ public final class GkeCapacity implements Capacity {
   public void collectIdle(Set<String> inUse) {
     Instant now = clock.instant();
     NodePoolManager pools = this.pools.get();
-    for (ManagedPool pool : pools.listManagedPools()) {
+    java.util.List<ManagedPool> managed = pools.listManagedPools();
+    int idle = 0;
+    Duration oldest = Duration.ZERO;
+    for (ManagedPool pool : managed) {
       boolean used = inUse.contains(pool.name());
       if (used) {
         idleSince.remove(pool.name());
         continue;
       }
       Instant since = idleSince.computeIfAbsent(pool.name(), k -> now);
+      idle++;
+      Duration d = Duration.between(since, now);
+      oldest = d.compareTo(oldest) > 0 ? d : oldest;
       DeleteResult result = pools.deleteIfIdle(pool.shape(), false, since, idleTtl, now);
       if (result.outcome() == DeleteResult.Outcome.DELETING) {
         LOG.info("deleting idle node pool {}: {}", pool.name(), result.message());
@@ -105,6 +112,12 @@ public final class GkeCapacity implements Capacity {
         idleSince.remove(pool.name());
       }
     }
+    this.lastSeen = new Pools(managed.size(), idle, oldest);
+  }
+
+  @Override
+  public Pools pools() {
+    return lastSeen;
   }
 
   @Override

@@ -22,6 +22,13 @@ public interface Capacity {
    */
   default void collectIdle(Set<String> inUse) {}
 
+  /** What the last {@link #collectIdle} saw: managed pools, idle ones, the longest idle time. */
+  default Pools pools() {
+    return new Pools(0, 0, Duration.ZERO);
+  }
+
+  record Pools(int managed, int idle, Duration oldestIdle) {}
+
   sealed interface Outcome {}
 
   record Ready(String nodePool, String machineType) implements Outcome {}

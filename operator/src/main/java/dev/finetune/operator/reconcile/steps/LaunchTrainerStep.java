@@ -41,15 +41,19 @@ public final class LaunchTrainerStep implements Step {
         return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
       }
     }
+    TrainerJob.Placement placement =
+        new TrainerJob.Placement(
+            hw.accelerator, hw.count, Boolean.TRUE.equals(hw.spot), hw.nodePool);
     Job job =
         TrainerJob.desired(
             ctx.job(),
             image,
-            new TrainerJob.Placement(
-                hw.accelerator, hw.count, Boolean.TRUE.equals(hw.spot), hw.nodePool),
+            placement,
             ctx.config().trainerBackoffLimit(),
             gcs,
-            ctx.config().trainerAllowCpu());
+            ctx.config().trainerAllowCpu(),
+            TrainerJob.PodSettings.of(
+                placement, ctx.config().trainerPod(), ctx.config().nodePools().diskSizeGb()));
     if (Ownership.create(ctx.client(), job, ctx.job()) instanceof Ownership.NameInUse n) {
       return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
     }
