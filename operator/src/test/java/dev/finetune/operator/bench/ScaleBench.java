@@ -156,13 +156,31 @@ class ScaleBench {
       job.getSpec().dataset.validation = null;
       job.getSpec().output = "gs://" + bucket + "/runs/j" + i + "/";
       job.getSpec().hardware.provisioning = HardwareSpec.Provisioning.EXISTING;
-      admin.resource(job).create();
+      for (int attempt = 0; ; attempt++) {
+        try {
+          admin.resource(job).create();
+          break;
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+          if (e.getCode() == 409) {
+            break; // created by the try that timed out
+          }
+          if (attempt >= 5) {
+            throw e;
+          }
+        }
+      }
     }
     long peakHeap = 0;
     int terminal = 0;
     Instant deadline = t0.plus(Duration.ofMinutes(Integer.getInteger("bench.minutes", 40)));
     while (Instant.now().isBefore(deadline)) {
-      List<FineTuneJob> all = admin.resources(FineTuneJob.class).inNamespace(ns).list().getItems();
+      List<FineTuneJob> all;
+      try {
+        all = admin.resources(FineTuneJob.class).inNamespace(ns).list().getItems();
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        Thread.sleep(1000); // the API server is busy: look again
+        continue;
+      }
       terminal =
           (int)
               all.stream()
