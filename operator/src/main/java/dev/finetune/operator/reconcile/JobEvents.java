@@ -72,6 +72,12 @@ final class JobEvents {
   /** What a job waits for outside the cluster: GPU capacity (quota, stockout) or IAM. */
   record Wait(String kind, String reason, String message) {}
 
+  private static final java.util.Set<String> NOT_A_WAIT =
+      java.util.Set.of(
+          "Granting",
+          dev.finetune.operator.reconcile.ports.IdentityBinding.IN_PROGRESS,
+          "Released");
+
   static Optional<Wait> waitOf(FineTuneJobStatus status) {
     if (status.phase != null && status.phase.terminal()) {
       return Optional.empty();
@@ -84,10 +90,13 @@ final class JobEvents {
       String m = status.message == null ? capacity.get().getMessage() : status.message;
       return Optional.of(new Wait("capacity", "WaitingForCapacity", m));
     }
+    // Waiting for IAM is a retry while provisioning (IAM unreachable, a concurrent edit, no
+    // client yet); the call in flight (Granting, in progress) is not, nor a released grant.
     Optional<Condition> iam =
         Conditions.get(status, Conditions.IDENTITY_BOUND)
+            .filter(c -> status.phase == FineTuneJobStatus.Phase.Provisioning)
             .filter(c -> Conditions.FALSE.equals(c.getStatus()))
-            .filter(c -> !"Granting".equals(c.getReason()));
+            .filter(c -> !NOT_A_WAIT.contains(c.getReason()));
     if (iam.isPresent()) {
       return Optional.of(
           new Wait("iam", "WaitingForIam", iam.get().getReason() + ": " + iam.get().getMessage()));
