@@ -106,21 +106,6 @@ public final class FineTuneOperator implements AutoCloseable {
     namespaces = client.namespaces().runnableInformer(0);
     reconciler.namespaceCache(
         name -> namespaces.hasSynced() ? namespaces.getStore().getByKey(name) : null);
-    java.util.Map<String, io.micrometer.core.instrument.Timer> stepTimers =
-        new java.util.concurrent.ConcurrentHashMap<>();
-    reconciler.stepTimer(
-        (step, nanos) ->
-            stepTimers
-                .computeIfAbsent(
-                    step,
-                    s ->
-                        io.micrometer.core.instrument.Timer.builder("finetune.reconcile.step")
-                            .description(
-                                "Time in one step of the flow (or the status write), waits excluded")
-                            .tag("step", s)
-                            .publishPercentileHistogram()
-                            .register(registry))
-                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS));
     operator.register(
         reconciler,
         o -> {

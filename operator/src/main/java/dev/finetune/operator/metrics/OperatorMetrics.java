@@ -72,6 +72,8 @@ public final class OperatorMetrics implements AutoCloseable {
   private record InPhase(Phase phase, Instant since) {}
 
   private final MeterRegistry registry;
+  private final java.util.Map<String, io.micrometer.core.instrument.Timer> stepTimers =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, InPhase> jobs = new ConcurrentHashMap<>();
   private final Map<String, Timer> phaseDurations = new ConcurrentHashMap<>();
   private final AtomicInteger managedPools = new AtomicInteger();
@@ -273,6 +275,21 @@ public final class OperatorMetrics implements AutoCloseable {
   /** The job is gone: it no longer counts in the phase gauges. */
   public void forget(FineTuneJob job) {
     jobs.remove(key(job));
+  }
+
+  /** Time in one step of the flow (or the status write), waits excluded; one series a step. */
+  public void stepTime(String step, long nanos) {
+    stepTimers
+        .computeIfAbsent(
+            step,
+            st ->
+                io.micrometer.core.instrument.Timer.builder("finetune.reconcile.step")
+                    .description(
+                        "Time in one step of the flow (or the status write), waits excluded")
+                    .tag("step", st)
+                    .publishPercentileHistogram()
+                    .register(registry))
+        .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   public void reconcileError(Exception e) {

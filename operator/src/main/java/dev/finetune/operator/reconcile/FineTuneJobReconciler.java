@@ -62,14 +62,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   private final java.util.concurrent.atomic.AtomicLong conflicts =
       new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean closed;
-  private volatile StepTimer timer = (step, nanos) -> {};
   private volatile java.util.function.Function<String, Namespace> namespaceCache = name -> null;
-
-  /** Where the time of each step (and of the status write) goes: a metric, bounded by step name. */
-  @FunctionalInterface
-  public interface StepTimer {
-    void time(String step, long nanos);
-  }
 
   /**
    * Where Namespaces are looked up first (a watch's store); a namespace not found there is read
@@ -86,10 +79,6 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
    */
   public void close() {
     closed = true;
-  }
-
-  public void stepTimer(StepTimer timer) {
-    this.timer = timer == null ? (step, nanos) -> {} : timer;
   }
 
   private volatile dev.finetune.operator.metrics.OperatorMetrics metrics;
@@ -195,7 +184,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     } catch (StaleRead e) {
       return UpdateControl.<FineTuneJob>noUpdate().rescheduleAfter(STALE_RETRY);
     } finally {
-      timer.time("status-write", System.nanoTime() - w0);
+      time("status-write", System.nanoTime() - w0);
     }
     var m = metrics;
     if (m != null) {
@@ -305,6 +294,14 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     return conflicts.get();
   }
 
+  /** The time of one step (or of the status write), into the step metric when there is one. */
+  private void time(String step, long nanos) {
+    var m = metrics;
+    if (m != null) {
+      m.stepTime(step, nanos);
+    }
+  }
+
   private static FineTuneJob statusPatch(FineTuneJob job, FineTuneJobStatus status) {
     FineTuneJob patch = new FineTuneJob();
     patch.setMetadata(
@@ -336,7 +333,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     try {
       return step.run(ctx);
     } finally {
-      timer.time(step.name(), System.nanoTime() - t0);
+      time(step.name(), System.nanoTime() - t0);
     }
   }
 
