@@ -61,6 +61,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   private volatile BiConsumer<FineTuneJob, FineTuneJobStatus> beforeStatusWrite = (j, s) -> {};
   private final java.util.concurrent.atomic.AtomicLong conflicts =
       new java.util.concurrent.atomic.AtomicLong();
+  private final RecentWrites recent = new RecentWrites();
   private volatile boolean closed;
   private volatile java.util.function.Function<String, Namespace> namespaceCache = name -> null;
 
@@ -142,7 +143,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   }
 
   @Override
-  public UpdateControl<FineTuneJob> reconcile(FineTuneJob job, Context<FineTuneJob> context) {
+  public UpdateControl<FineTuneJob> reconcile(FineTuneJob given, Context<FineTuneJob> context) {
+    FineTuneJob job = recent.freshest(given);
     FineTuneJobStatus before = job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus();
     FineTuneJobStatus status = copy(before);
     status.observedGeneration = job.getMetadata().getGeneration();
@@ -182,7 +184,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     try {
       write(job, context, before, status, changes, ctx);
     } catch (StaleRead e) {
-      return UpdateControl.<FineTuneJob>noUpdate().rescheduleAfter(STALE_RETRY);
+      return UpdateControl.<FineTuneJob>noUpdate()
+          .rescheduleAfter(e.refreshed ? PROCEED : STALE_RETRY);
     } finally {
       time("status-write", System.nanoTime() - w0);
     }
@@ -236,16 +239,19 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     if (job.getMetadata().getDeletionTimestamp() != null) {
       // Being deleted: no optimistic lock (the release is idempotent and the grants only
       // shrink), so a concurrent edit of the object (an admin's annotation) cannot stall it.
-      context
-          .getClient()
-          .resource(statusPatch(job, status))
-          .subresource("status")
-          .patch(
-              new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder()
-                  .withForce(true)
-                  .withFieldManager(context.getControllerConfiguration().fieldManager())
-                  .withPatchType(io.fabric8.kubernetes.client.dsl.base.PatchType.SERVER_SIDE_APPLY)
-                  .build());
+      FineTuneJob updated =
+          context
+              .getClient()
+              .resource(statusPatch(job, status))
+              .subresource("status")
+              .patch(
+                  new io.fabric8.kubernetes.client.dsl.base.PatchContext.Builder()
+                      .withForce(true)
+                      .withFieldManager(context.getControllerConfiguration().fieldManager())
+                      .withPatchType(
+                          io.fabric8.kubernetes.client.dsl.base.PatchType.SERVER_SIDE_APPLY)
+                      .build());
+      recent.wrote(job, updated);
       return;
     }
     // Optimistic lock on the resourceVersion this reconcile read; the written object is cached so
@@ -273,20 +279,58 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
               io.javaoperatorsdk.operator.processing.event.ResourceID.fromResource(job),
               updated,
               job);
+      recent.wrote(job, updated);
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       if (e.getCode() != 409) {
         throw e;
       }
       conflicts.incrementAndGet();
-      throw new StaleRead();
+      throw new StaleRead(readBack(job, context));
+    }
+  }
+
+  /**
+   * After a conflict, the newer object, read once from the API server and remembered for the next
+   * reconcile, so that the job is not reconciled again and again from a watch that is behind (each
+   * try a refused write). False when it could not be read (the job is tried again shortly).
+   */
+  private boolean readBack(FineTuneJob job, Context<FineTuneJob> context) {
+    try {
+      FineTuneJob fresh =
+          context
+              .getClient()
+              .resources(FineTuneJob.class)
+              .inNamespace(job.getMetadata().getNamespace())
+              .withName(job.getMetadata().getName())
+              .get();
+      if (fresh == null
+          || !Objects.equals(fresh.getMetadata().getUid(), job.getMetadata().getUid())) {
+        return false;
+      }
+      recent.wrote(job, fresh);
+      return true;
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      LOG.debug("could not read {} back after a conflict: {}", job.getMetadata().getName(), e);
+      return false;
     }
   }
 
   /** The status write met a newer object: reconcile again from that one. */
   static final class StaleRead extends RuntimeException {
-    StaleRead() {
+    final boolean refreshed;
+
+    StaleRead(boolean refreshed) {
       super(null, null, false, false);
+      this.refreshed = refreshed;
     }
+  }
+
+  /**
+   * Reconciles that started from a version older than one this operator had written (the watch
+   * behind), and used the written one instead, since start.
+   */
+  public long staleReadsAvoided() {
+    return recent.staleReadsAvoided();
   }
 
   /** Status writes refused because a newer object was there (409), since start. */
@@ -345,7 +389,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
    */
   @Override
   public ErrorStatusUpdateControl<FineTuneJob> updateErrorStatus(
-      FineTuneJob job, Context<FineTuneJob> context, Exception e) {
+      FineTuneJob given, Context<FineTuneJob> context, Exception e) {
+    FineTuneJob job = recent.freshest(given);
     FineTuneJobStatus status =
         copy(job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus());
     Instant now = clock.instant();
@@ -391,10 +436,11 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
    * While the grants cannot be removed, CleanupBlocked (and an Event) say why and how to let go.
    */
   @Override
-  public DeleteControl cleanup(FineTuneJob job, Context<FineTuneJob> context) {
+  public DeleteControl cleanup(FineTuneJob given, Context<FineTuneJob> context) {
     if (closed) {
       return DeleteControl.noFinalizerRemoval();
     }
+    FineTuneJob job = recent.freshest(given);
     ports.dataset().forget(job);
     ports.progress().forget(job);
     ports.evaluation().forget(job);
@@ -404,6 +450,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     }
     FineTuneJobStatus before = job.getStatus() == null ? new FineTuneJobStatus() : job.getStatus();
     if (ReleaseGrantsStep.pending(before).isEmpty()) {
+      recent.forget(job);
       return DeleteControl.defaultDelete();
     }
     FineTuneJobStatus status = copy(before);
@@ -415,6 +462,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
       // Nothing left: the object goes, so its status is not written (a write here would only
       // race JOSDK's removal of the finalizer); a skipped cleanup is still recorded as an Event.
       events.cleanupBlocked(context.getClient(), job, before, status, ctx.now());
+      recent.forget(job);
       return DeleteControl.defaultDelete();
     }
     Kstatus.apply(status, job.getMetadata().getGeneration(), ctx.now());

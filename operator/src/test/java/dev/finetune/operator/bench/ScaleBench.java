@@ -240,7 +240,10 @@ class ScaleBench {
     json.append("  \"writeCauses\": \"").append(new TreeMap<>(causes)).append("\",\n");
     json.append("  \"reconcileP50Ms\": ").append(pct[0]).append(",\n");
     json.append("  \"reconcileP95Ms\": ").append(pct[1]).append(",\n");
-    json.append("  \"statusConflicts\": ").append(conflicts(operator)).append(",\n");
+    json.append("  \"statusConflicts\": ").append(counter(operator, "conflicts")).append(",\n");
+    json.append("  \"staleReadsAvoided\": ")
+        .append(counter(operator, "staleReadsAvoided"))
+        .append(",\n");
     json.append("  \"stepsMs\": \"").append(steps(operator)).append("\",\n");
     json.append("  \"reconciles\": ").append(pct[2]).append(",\n");
     json.append("  \"liveHeapMbAfterFullGc\": ").append(heap / 1e6).append(",\n");
@@ -426,11 +429,13 @@ class ScaleBench {
     return new double[] {at(buckets, count, 0.5), at(buckets, count, 0.95), count};
   }
 
-  /** Status writes refused with 409 (where the operator counts them), else -1. */
-  static long conflicts(FineTuneOperator operator) {
+  /**
+   * A counter of the reconciler (status writes refused with 409, reconciles saved from a stale
+   * read) where the code measured counts it, else -1.
+   */
+  static long counter(FineTuneOperator operator, String name) {
     try {
-      return (long)
-          operator.reconciler().getClass().getMethod("conflicts").invoke(operator.reconciler());
+      return (long) operator.reconciler().getClass().getMethod(name).invoke(operator.reconciler());
     } catch (ReflectiveOperationException e) {
       return -1;
     }
