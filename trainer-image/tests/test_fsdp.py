@@ -6,7 +6,9 @@ fsdp is refused before anything is downloaded."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -102,6 +104,11 @@ def test_fsdp_adapter_loads_with_peft_and_predicts_what_the_trainer_wrote(runs):
     got = evaluate.generate(model, tok, examples, max_new_tokens=6, batch_size=8, max_prompt_len=64,
                             dev=model.device, eos_ids=data_mod.end_token_ids(tok, model.generation_config))
     assert got == rows(out / "predictions/tuned.jsonl")
+    # And the evaluation loss the trainer measured with the sharded model (a finer witness).
+    every = data_mod.load_dataset(str(validation), "auto", "validation").examples
+    items = [data_mod.tokenize_example(tok, ex, 64, data_mod.turn_terminator(tok)) for ex in every]
+    loss = evaluate.eval_loss(model, items, 8, tok.pad_token_id, model.device, contextlib.nullcontext)
+    assert loss == pytest.approx(json.loads((out / "manifest.json").read_text())["metrics"]["evalLoss"], abs=2e-6)
     with model.disable_adapter():
         base = evaluate.generate(model, tok, examples, max_new_tokens=6, batch_size=8, max_prompt_len=64,
                                  dev=model.device, eos_ids=data_mod.end_token_ids(tok, model.generation_config))
@@ -133,6 +140,7 @@ def test_two_sharded_ranks_resume_after_sigterm(runs):
 
 def test_fsdp_on_one_worker_trains_as_ddp(runs, termination_log, capsys, caplog):
     tmp, train, validation, _ = runs
+    caplog.set_level(logging.INFO, logger="finetune_trainer")
     capsys.readouterr()
     assert cli.main(["--config", str(config(tmp, "fsdp-one", train, validation, 1, "fsdp"))]) == 0, (
         termination_log.read_text())
