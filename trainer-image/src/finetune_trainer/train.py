@@ -544,6 +544,10 @@ class Run:
                 self.out.write_text("predictions/tuned.jsonl", evaluate.to_jsonl(tuned_rows), "application/jsonl")
 
         lora = fsdp.trainable_state(peft_model) if self.fsdp else None  # collective
+        # The most accelerator memory any rank held (what sizing a GPU for this job needs).
+        peaks = [p for p in self.dist.gather(torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else None)
+                 if p is not None]
+        self.peak_memory = max(peaks) if peaks else None
         if self.dist.main:
             adapter_dir = self.rank_dir / "adapter"
             shutil.rmtree(adapter_dir, ignore_errors=True)
@@ -763,7 +767,8 @@ class Run:
                         "evalLoss": finite_or_none(eval_l), "tokensPerSecond": finite_or_none(tps, 2),
                         "baselineExactMatch": exact(baseline),
                         "tunedExactMatch": exact(tuned), "evaluationExamples": len(tuned or []),
-                        "nonFiniteStepsSkipped": self.nonfinite_steps, "configHash": self.config_hash()},
+                        "nonFiniteStepsSkipped": self.nonfinite_steps, "configHash": self.config_hash(),
+                        "peakGpuMemoryBytes": getattr(self, "peak_memory", None)},
             "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                          "peft": peft.__version__},
             "startedAt": self.started_at,
