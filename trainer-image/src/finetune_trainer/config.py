@@ -146,9 +146,10 @@ def load(path: str) -> JobConfig:
 def check(cfg: JobConfig, source: str = "config") -> None:
     """Combinations the schema cannot express."""
     if cfg.strategy == "fsdp" and cfg.method["type"] == "qlora":
-        # FSDP2 shards plain tensors; bitsandbytes' 4-bit Params4bit carry their quantization state
-        # beside the data, which a sharded DTensor loses (and the weights are quantized while
-        # loading, on each GPU, before any sharding could happen).
+        # The FSDP path (FSDP2, meta-device init, rank-0 broadcast) handles plain tensors.
+        # bitsandbytes' 4-bit Params4bit carry their quantization state beside the data and are
+        # quantized while loading, on the GPU: sharding them (FSDP1 with bnb_4bit_quant_storage set
+        # to the compute dtype) is a different loading path, not built here.
         raise ConfigError(f"{source}: hardware.strategy fsdp cannot shard method.type qlora's 4-bit "
                           "bitsandbytes weights: use method.type lora with fsdp (bf16 base weights "
                           "sharded across the GPUs), or qlora with hardware.strategy ddp")
