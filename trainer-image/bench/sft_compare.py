@@ -8,6 +8,11 @@ over the GPU's dense bf16 peak) on a GPU and whether the loss fell.
 
     python bench/sft_compare.py --preset tiny            # CPU, a few minutes
     python bench/sft_compare.py --preset 1b --methods lora,qlora --repeats 1   # one GPU (hack/gpu-check.sh)
+    python bench/sft_compare.py --preset 1b --methods fsdp --repeats 1   # two GPUs (or CPU, gloo)
+
+Method fsdp compares the trainer with itself: two workers with hardware.strategy fsdp against two
+DDP workers (the baseline, side "ddp"), same data and batch; peak memory is the manifest's
+peakGpuMemoryBytes (the most any rank held; null on CPU).
 
 TRL is not a trainer dependency: run this with a Python that has trl too (hack/gpu-check.sh makes
 one; on this machine: a venv whose .pth points at the test venv, plus `pip install trl`).
@@ -92,14 +97,20 @@ def peak_memory() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def ours(model: Path, train: Path, work: Path, method: str, p: dict[str, int]) -> dict[str, Any]:
+def ours(model: Path, train: Path, work: Path, method: str, p: dict[str, int],
+         strategy: str | None = None) -> dict[str, Any]:
     from finetune_trainer import cli
     from helpers import job_config, write_config
 
-    out = work / f"ours-{method}-{time.monotonic_ns()}"
+    out = work / f"ours-{method}-{strategy}-{time.monotonic_ns()}"
+    # Two workers sharing the global batch: the per-worker batch is halved.
+    hardware = {"count": 2, "strategy": strategy} if strategy else {}
+    batch = p["batch"] // 2 if strategy else p["batch"]
     cfg = job_config(str(model), str(train), str(out), dataset={"format": "prompt-completion", "validationSplit": 0.02},
-                     method={"type": method, "rank": LORA["r"], "alpha": LORA["alpha"], "dropout": LORA["dropout"]},
-                     training={"epochs": 1, "batchSize": p["batch"], "gradientAccumulation": p["accum"],
+                     hardware=hardware,
+                     method={"type": "lora" if strategy else method, "rank": LORA["r"], "alpha": LORA["alpha"],
+                             "dropout": LORA["dropout"]},
+                     training={"epochs": 1, "batchSize": batch, "gradientAccumulation": p["accum"],
                                "maxSequenceLength": p["max_len"], "learningRate": 2e-4,
                                "checkpointEverySteps": 100000, "progressEverySteps": 1},
                      evaluation={"maxExamples": 1, "maxNewTokens": 1, "baseline": False})
@@ -111,7 +122,10 @@ def ours(model: Path, train: Path, work: Path, method: str, p: dict[str, int]) -
     progress = json.loads((out / "progress.json").read_text())
     loss = [json.loads(x)["loss"] for x in (out / "metrics.jsonl").read_text().splitlines()]
     loss = [x for x in loss if x is not None]
-    return {"tokensPerSecond": progress["tokensPerSecond"], "firstLoss": loss[0], "lastLoss": loss[-1]}
+    r = {"tokensPerSecond": progress["tokensPerSecond"], "firstLoss": loss[0], "lastLoss": loss[-1]}
+    if strategy:  # the workers' memory, not this launcher's
+        r["peakMemoryBytes"] = json.loads((out / "manifest.json").read_text())["metrics"]["peakGpuMemoryBytes"]
+    return r
 
 
 def trl(model: Path, train: Path, work: Path, method: str, p: dict[str, int]) -> dict[str, Any]:
@@ -156,11 +170,14 @@ def one(args: argparse.Namespace) -> None:
 
     p = PRESETS[args.preset]
     work = Path(args.work)
-    fn = ours if args.one == "ours" else trl
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
-    r = fn(work / "model", work / "train.jsonl", work, args.method, p)
-    r["peakMemoryBytes"] = peak_memory()
+    if args.method == "fsdp":  # two workers: fsdp (side ours) against ddp (side ddp)
+        r = ours(work / "model", work / "train.jsonl", work, "lora", p, "fsdp" if args.one == "ours" else "ddp")
+    else:
+        fn = ours if args.one == "ours" else trl
+        r = fn(work / "model", work / "train.jsonl", work, args.method, p)
+        r["peakMemoryBytes"] = peak_memory()
     print("RESULT " + json.dumps(r), flush=True)
 
 
@@ -183,10 +200,10 @@ def params_of(model: Path) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
-    ap.add_argument("--methods", default="lora", help="comma-separated: lora, qlora (GPU)")
+    ap.add_argument("--methods", default="lora", help="comma-separated: lora, qlora (GPU), fsdp (2 GPUs or CPU)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-trl", action="store_true", help="the trainer alone (no TRL in this Python)")
-    ap.add_argument("--one", choices=["ours", "trl"], help=argparse.SUPPRESS)
+    ap.add_argument("--one", choices=["ours", "trl", "ddp"], help=argparse.SUPPRESS)
     ap.add_argument("--method", default="lora", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -210,8 +227,8 @@ def main() -> None:
         summary: dict[str, Any] = {"device": gpu or "cpu", "preset": args.preset, "nonEmbeddingParams": n_params,
                                    "lora": LORA, "batch": p["batch"], "gradientAccumulation": p["accum"],
                                    "maxSequenceLength": p["max_len"], "methods": {}}
-        sides = ["ours"] if args.no_trl else ["ours", "trl"]
         for method in args.methods.split(","):
+            sides = ["ours", "ddp"] if method == "fsdp" else ["ours"] if args.no_trl else ["ours", "trl"]
             runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
             for rep in range(args.repeats):
                 for side in sides if rep % 2 == 0 else list(reversed(sides)):
@@ -224,28 +241,35 @@ def main() -> None:
                         print(res.stdout[-3000:], res.stderr[-6000:], file=sys.stderr)
                         raise SystemExit(f"{side} {method} failed (exit {res.returncode})")
                     r = json.loads(line[len("RESULT "):])
-                    if peak:
-                        r["mfu"] = round(6 * n_params * r["tokensPerSecond"] / peak, 4)
+                    if peak:  # tokens/s of all workers over the peak of as many GPUs
+                        gpus = 2 if method == "fsdp" else 1
+                        r["mfu"] = round(6 * n_params * r["tokensPerSecond"] / (peak * gpus), 4)
                     r["lossFell"] = r["lastLoss"] < r["firstLoss"]
                     runs[side].append(r)
-                    print(f"{method} {side}: {r['tokensPerSecond']:.1f} tok/s, peak {r['peakMemoryBytes'] / 2**20:.0f}"
+                    mib = "n/a" if r["peakMemoryBytes"] is None else f"{r['peakMemoryBytes'] / 2**20:.0f}"
+                    print(f"{method} {side}: {r['tokensPerSecond']:.1f} tok/s, peak {mib}"
                           f" MiB, loss {r['firstLoss']:.3f} -> {r['lastLoss']:.3f}"
                           + (f", MFU {r['mfu']:.1%}" if "mfu" in r else ""), file=sys.stderr, flush=True)
             entry: dict[str, Any] = {}
             for s, v in runs.items():
+                mem = [x["peakMemoryBytes"] for x in v if x["peakMemoryBytes"] is not None]
                 entry[s] = {"tokensPerSecond": round(statistics.median(x["tokensPerSecond"] for x in v), 1),
-                            "peakMemoryMiB": round(statistics.median(x["peakMemoryBytes"] for x in v) / 2**20),
+                            "peakMemoryMiB": round(statistics.median(mem) / 2**20) if mem else None,
                             "lossFell": all(x["lossFell"] for x in v)}
                 if peak:
                     entry[s]["mfu"] = statistics.median(x["mfu"] for x in v)
-            if "trl" in runs:
+            if len(sides) == 2:  # ours / the baseline (TRL, or DDP for fsdp), pair by pair
+                base = runs[sides[1]]
+                entry["baseline"] = sides[1]
                 entry["throughputRatio"] = round(statistics.median(
-                    o["tokensPerSecond"] / t["tokensPerSecond"] for o, t in zip(runs["ours"], runs["trl"])), 3)
-                entry["peakMemoryRatio"] = round(statistics.median(
-                    o["peakMemoryBytes"] / t["peakMemoryBytes"] for o, t in zip(runs["ours"], runs["trl"])), 3)
+                    o["tokensPerSecond"] / t["tokensPerSecond"] for o, t in zip(runs["ours"], base)), 3)
+                mem = [o["peakMemoryBytes"] / t["peakMemoryBytes"] for o, t in zip(runs["ours"], base)
+                       if o["peakMemoryBytes"] and t["peakMemoryBytes"]]
+                entry["peakMemoryRatio"] = round(statistics.median(mem), 3) if mem else None
             summary["methods"][method] = entry
         print(json.dumps(summary, indent=2))
-        failed = [f"{m} {s}" for m, e in summary["methods"].items() for s in sides if not e[s]["lossFell"]]
+        failed = [f"{m} {s}" for m, e in summary["methods"].items() for s, v in e.items()
+                  if isinstance(v, dict) and not v["lossFell"]]
         if failed:
             raise SystemExit(f"loss did not fall: {', '.join(failed)}")
 

@@ -5,6 +5,9 @@
 #   bash trainer-image/hack/gpu-check.sh           # ~1B Llama (random weights): LoRA and QLoRA, bf16
 #   bash trainer-image/hack/gpu-check.sh --tiny    # a toy model, LoRA only: proves the code paths (CPU too)
 #
+# With two or more GPUs (and with --tiny, on gloo) it also runs method fsdp: two workers with
+# hardware.strategy fsdp against two DDP workers (tokens/s, peak GPU memory of the busiest rank).
+#
 # Sets up the trainer's locked environment (requirements.lock, hashes checked, --no-deps) in a venv
 # plus trl, then runs bench/sft_compare.py: the trainer and SFTTrainer with the same model, data,
 # LoRA config and effective batch, each in its own process, printing tokens/s, peak memory and MFU
@@ -60,6 +63,10 @@ PY
 if [[ "$preset" != tiny ]] && ! "$venv/bin/python" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
   log "no usable CUDA device (see the driver version above); --tiny runs the code paths on CPU"
   exit 1
+fi
+gpus="$(command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name --format=csv,noheader | wc -l || echo 0)"
+if [[ "$preset" == tiny || "$gpus" -ge 2 ]]; then
+  methods="$methods,fsdp"
 fi
 log "running $methods on preset $preset (budget ${budget}s)"
 export FINETUNE_ALLOW_CPU=true OMP_NUM_THREADS="${OMP_NUM_THREADS:-4}"

@@ -106,6 +106,11 @@ class JobConfig:
     def gpu_count(self) -> int:
         return int(self.raw.get("hardware", {}).get("count", 1))
 
+    @property
+    def strategy(self) -> str:
+        """ddp (replicas) or fsdp (sharded base weights) when several GPUs train."""
+        return str(self.raw.get("hardware", {}).get("strategy", "ddp"))
+
     # --- evaluation
     @property
     def evaluation(self) -> dict[str, Any]:
@@ -133,4 +138,18 @@ def load(path: str) -> JobConfig:
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}:{e.lineno}: job config is not valid JSON: {e.msg}") from e
     validate(raw, path)
-    return JobConfig(raw)
+    cfg = JobConfig(raw)
+    check(cfg, path)
+    return cfg
+
+
+def check(cfg: JobConfig, source: str = "config") -> None:
+    """Combinations the schema cannot express."""
+    if cfg.strategy == "fsdp" and cfg.method["type"] == "qlora":
+        # The FSDP path (FSDP2, meta-device init, rank-0 broadcast) handles plain tensors.
+        # bitsandbytes' 4-bit Params4bit carry their quantization state beside the data and are
+        # quantized while loading, on the GPU: sharding them (FSDP1 with bnb_4bit_quant_storage set
+        # to the compute dtype) is a different loading path, not built here.
+        raise ConfigError(f"{source}: hardware.strategy fsdp cannot shard method.type qlora's 4-bit "
+                          "bitsandbytes weights: use method.type lora with fsdp (bf16 base weights "
+                          "sharded across the GPUs), or qlora with hardware.strategy ddp")

@@ -16,19 +16,30 @@ LOSS_CHUNK = 1024  # answer positions whose logits are upcast to float32 at a ti
 @torch.no_grad()
 def generate(model: Any, tokenizer: Any, examples: list[Example], max_new_tokens: int, batch_size: int,
              max_prompt_len: int, dev: torch.device, eos_ids: Sequence[int] | None = None,
-             should_stop: Callable[[], bool] = lambda: False) -> list[dict[str, str]] | None:
+             should_stop: Callable[[], bool] = lambda: False, batches: int = 0,
+             filler: Example | None = None) -> list[dict[str, str]] | None:
     """Greedy, batched, LEFT padded; stops on any of eos_ids (the model's generation_config eos ids
-    and the chat template's turn terminator). Returns None when interrupted (should_stop)."""
+    and the chat template's turn terminator). Returns None when interrupted (should_stop).
+
+    A sharded (FSDP) model runs every forward on all ranks together: ``batches`` makes this rank
+    run at least that many batches (the missing ones generate ``filler`` and are dropped), and
+    ``synced_gpus`` keeps a rank that has finished its batch running forwards until every rank has;
+    should_stop must then give the same answer on every rank."""
     was_training = model.training
     model.eval()
     pad = tokenizer.pad_token_id
     stop_ids = list(eos_ids) if eos_ids else [tokenizer.eos_token_id]
     rows: list[dict[str, str]] = []
     try:
-        for start in range(0, len(examples), batch_size):
+        synced = batches > 0
+        for start in range(0, max(len(examples), batches * batch_size), batch_size):
             if should_stop():
                 return None
             batch = examples[start : start + batch_size]
+            real = bool(batch)
+            if not real:
+                assert filler is not None, "batches beyond the examples need a filler example"
+                batch = [filler]
             prompts = [fit_prompt(prompt_ids(tokenizer, ex), max_prompt_len) for ex in batch]
             width = max(len(p) for p in prompts)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
@@ -38,7 +49,10 @@ def generate(model: Any, tokenizer: Any, examples: list[Example], max_new_tokens
                 mask[i, width - len(p) :] = 1
             out = model.generate(input_ids=ids.to(dev), attention_mask=mask.to(dev),
                                  max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                 pad_token_id=pad, eos_token_id=stop_ids)
+                                 pad_token_id=pad, eos_token_id=stop_ids,
+                                 **({"synced_gpus": True} if synced else {}))
+            if not real:
+                continue
             for ex, seq in zip(batch, out[:, width:].tolist()):
                 cut = next((i for i, t in enumerate(seq) if t in stop_ids), len(seq))
                 text = tokenizer.decode(seq[:cut], skip_special_tokens=True).strip()

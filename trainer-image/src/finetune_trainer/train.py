@@ -8,6 +8,10 @@ them (a changed configuration cannot resume into someone else's run).
 Several ranks: local rank 0 downloads the model while the others wait on a CPU (gloo) group with a
 long timeout (NCCL's 10 minutes would abort a large download); generation is sharded across ranks;
 each rank stages files in its own work directory.
+
+hardware.strategy fsdp with several ranks shards the model instead of replicating it (fsdp.py): the
+same schedule, loss and checkpoints, with the adapter and optimizer state gathered whole to rank 0
+when saved; a single rank trains as ddp does (nothing to shard).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import numpy as np
 import torch
 
 from finetune_trainer import data as data_mod
-from finetune_trainer import evaluate, rng_state
+from finetune_trainer import evaluate, fsdp, rng_state
 from finetune_trainer import model as model_mod
 from finetune_trainer.config import JobConfig
 from finetune_trainer.errors import BadInputError, ConfigError, DataError, Preempted, TrainingDiverged
@@ -203,6 +207,7 @@ class Run:
         self.workdir = workdir
         self.out = Output(cfg.output)
         self.dist = Dist()
+        self.fsdp = cfg.strategy == "fsdp" and self.dist.world > 1
         # Staging and restore directories are per rank: ranks never rmtree each other's files.
         self.rank_dir = workdir / f"rank-{self.dist.rank}"
         self.started_at = now_rfc3339()
@@ -275,6 +280,8 @@ class Run:
             "method": {k: cfg.method[k] for k in sorted(cfg.method)},
             "training": {k: cfg.training.get(k) for k in HASHED_TRAINING},
             "worldSize": self.dist.world,
+            # Sharded checkpoints name optimizer state by parameter; ddp ones (and their hash) as before.
+            **({"strategy": "fsdp"} if self.fsdp else {}),
         }
 
     def config_hash(self) -> str:
@@ -323,6 +330,11 @@ class Run:
                   **gen_args: Any) -> list[dict[str, str]] | None:
         """Predictions for examples, each rank generating its shard; every rank gets all rows
         (None on every rank when any was interrupted)."""
+        if self.fsdp:  # every rank runs as many batches and forwards (rank 0's shard is the largest)
+            dev = gen_args["dev"]
+            gen_args = dict(gen_args, batches=math.ceil(len(shard(examples, 0, self.dist.world))
+                                                        / int(gen_args["batch_size"])),
+                            filler=examples[0], should_stop=lambda: self.dist.any(STOP.is_set(), dev))
         mine = evaluate.generate(model, tokenizer, shard(examples, self.dist.rank, self.dist.world), **gen_args)
         parts = self.dist.gather(mine)
         if any(p is None for p in parts):
@@ -345,7 +357,13 @@ class Run:
         self.rank_dir.mkdir(parents=True, exist_ok=True)
         resolved = self._resolve_model()
         tokenizer = model_mod.load_tokenizer(resolved.path)
-        model = model_mod.load_model(resolved.path, method["type"], dev)
+        grad_ckpt = dev.type == "cuda"
+        if self.fsdp:  # the LoRA model, sharded: baseline predictions come from it with the adapter off
+            model = fsdp.load_sharded(resolved.path, method, dev, seed, grad_ckpt, self.dist.rank)
+        else:
+            if cfg.strategy == "fsdp":
+                log.info("hardware.strategy fsdp with one worker: nothing to shard, training one replica")
+            model = model_mod.load_model(resolved.path, method["type"], dev)
         if STOP.is_set():
             raise Preempted("SIGTERM while loading the model; nothing to save yet")
         max_len = int(tcfg["maxSequenceLength"])
@@ -379,16 +397,17 @@ class Run:
                 baseline_rows = [json.loads(x) for x in existing.decode().splitlines()]
             else:
                 log.info("baseline: generating %d predictions with the base model", len(gen_examples))
-                baseline_rows = self._generate(model, tokenizer, gen_examples, **gen_args)
+                with model.disable_adapter() if self.fsdp else contextlib.nullcontext():
+                    baseline_rows = self._generate(model, tokenizer, gen_examples, **gen_args)
                 if baseline_rows is None:
                     raise Preempted("SIGTERM during baseline generation")
                 if self.dist.main:
                     self.out.write_text("predictions/baseline.jsonl", evaluate.to_jsonl(baseline_rows),
                                         "application/jsonl")
 
-        grad_ckpt = dev.type == "cuda"
-        torch.manual_seed(seed)
-        model = model_mod.apply_lora(model, method, grad_ckpt)
+        if not self.fsdp:
+            torch.manual_seed(seed)
+            model = model_mod.apply_lora(model, method, grad_ckpt)
         peft_model = model
         # The adapter names its base model (AutoPeftModelForCausalLM loads it from there), not a temp dir.
         base_name = cfg.model_source[len("hf://"):] if cfg.model_source.startswith("hf://") else cfg.model_source
@@ -396,7 +415,7 @@ class Run:
             pc.base_model_name_or_path = base_name
             if resolved.resolved_revision or resolved.revision:
                 pc.revision = resolved.resolved_revision or resolved.revision
-        if self.dist.enabled:
+        if self.dist.enabled and not self.fsdp:
             model = torch.nn.parallel.DistributedDataParallel(
                 model, device_ids=[dev.index] if dev.type == "cuda" else None)
         params = [p for p in peft_model.parameters() if p.requires_grad]
@@ -423,7 +442,7 @@ class Run:
         tps: float | None = None
         saved_step = start
         consecutive_bad = 0
-        # DDP averages gradients over ranks: scaling by world / (answer tokens of all ranks) makes
+        # DDP and FSDP average gradients over ranks: scaling by world / (answer tokens of all ranks) makes
         # the loss a token-weighted mean over the global batch, as on one rank.
         grad_scale = float(self.dist.world) if self.dist.enabled else 1.0
         model.train()
@@ -443,7 +462,7 @@ class Run:
                     interrupted = True
                     break
                 sync = k == len(packed) - 1 or not self.dist.enabled
-                ctx = contextlib.nullcontext() if sync else model.no_sync()
+                ctx = contextlib.nullcontext() if sync else fsdp.no_sync(model) if self.fsdp else model.no_sync()
                 with ctx:
                     with autocast():
                         loss_sum, _ = evaluate.answer_loss(model, b)
@@ -464,7 +483,7 @@ class Run:
                 self._progress(step, total, step / sched.steps_per_epoch,
                                sum(window) / len(window) if window else last_loss, None, tps)
                 raise Preempted(f"SIGTERM during step {step + 1}: checkpoint of step {step} of {total} saved")
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM))
+            grad_norm = fsdp.as_float(torch.nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM))
             loss_now = self.dist.sum(step_loss, dev) / max(1.0, n_global)
             bad, stop = self.dist.flags([not (math.isfinite(loss_now) and math.isfinite(grad_norm)),
                                          STOP.is_set()], dev)
@@ -524,10 +543,18 @@ class Run:
             if self.dist.main:
                 self.out.write_text("predictions/tuned.jsonl", evaluate.to_jsonl(tuned_rows), "application/jsonl")
 
+        lora = fsdp.trainable_state(peft_model) if self.fsdp else None  # collective
+        # The most accelerator memory any rank held (what sizing a GPU for this job needs).
+        peaks = [p for p in self.dist.gather(torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else None)
+                 if p is not None]
+        self.peak_memory = max(peaks) if peaks else None
         if self.dist.main:
             adapter_dir = self.rank_dir / "adapter"
             shutil.rmtree(adapter_dir, ignore_errors=True)
-            peft_model.save_pretrained(str(adapter_dir), save_embedding_layers=False)
+            if lora is not None:
+                fsdp.save_adapter(peft_model, lora, adapter_dir)
+            else:
+                peft_model.save_pretrained(str(adapter_dir), save_embedding_layers=False)
             tokenizer.save_pretrained(str(adapter_dir))
             self.out.upload_dir(adapter_dir, "adapter", last="adapter_model.safetensors")
             manifest = self._manifest(resolved, sched, dev, grad_ckpt, last_loss, eval_l, tps,
@@ -585,9 +612,15 @@ class Run:
         local.mkdir(parents=True)
         # JSON and safetensors, never pickle: the bucket may be writable by others.
         written = rng_state.save(local, self.dist.rank, rng)
+        if self.fsdp:  # whole on rank 0 (collectives: every rank takes part)
+            lora, optim = fsdp.trainable_state(peft_model), fsdp.optimizer_state(peft_model, optimizer)
         if self.dist.main:
-            peft_model.save_pretrained(str(local), save_embedding_layers=False)
-            torch.save(optimizer.state_dict(), local / "optimizer.pt")
+            if self.fsdp:
+                fsdp.save_adapter(peft_model, lora, local)
+                torch.save(optim, local / "optimizer.pt")
+            else:
+                peft_model.save_pretrained(str(local), save_embedding_layers=False)
+                torch.save(optimizer.state_dict(), local / "optimizer.pt")
             torch.save(scheduler.state_dict(), local / "scheduler.pt")
             (local / STATE_FILE).write_text(json.dumps({
                 "step": step, "loss": finite_or_none(loss), "worldSize": self.dist.world,
@@ -640,8 +673,13 @@ class Run:
             local.mkdir(parents=True)
             self.out.download_dir(rel, local)
             weights = load_file(str(local / "adapter_model.safetensors"), device=str(dev))
-            set_peft_model_state_dict(peft_model, weights)
-            optimizer.load_state_dict(torch.load(local / "optimizer.pt", map_location=dev, weights_only=True))
+            optim = torch.load(local / "optimizer.pt", map_location=dev, weights_only=True)
+            if self.fsdp:
+                fsdp.load_adapter(peft_model, weights)
+                fsdp.load_optimizer(peft_model, optimizer, optim)
+            else:
+                set_peft_model_state_dict(peft_model, weights)
+                optimizer.load_state_dict(optim)
             scheduler.load_state_dict(torch.load(local / "scheduler.pt", weights_only=True))
             try:
                 restored = rng_state.restore(local, self.dist.rank)
@@ -711,6 +749,7 @@ class Run:
                 "training": tcfg,
                 "evaluation": cfg.evaluation,
                 "worldSize": self.dist.world,
+                "strategy": "fsdp" if self.fsdp else "ddp",
                 "effectiveBatchSize": int(tcfg["batchSize"]) * int(tcfg["gradientAccumulation"]) * self.dist.world,
                 "stepsPerEpoch": sched.steps_per_epoch,
                 "totalSteps": sched.total_steps,
@@ -728,7 +767,8 @@ class Run:
                         "evalLoss": finite_or_none(eval_l), "tokensPerSecond": finite_or_none(tps, 2),
                         "baselineExactMatch": exact(baseline),
                         "tunedExactMatch": exact(tuned), "evaluationExamples": len(tuned or []),
-                        "nonFiniteStepsSkipped": self.nonfinite_steps, "configHash": self.config_hash()},
+                        "nonFiniteStepsSkipped": self.nonfinite_steps, "configHash": self.config_hash(),
+                        "peakGpuMemoryBytes": getattr(self, "peak_memory", None)},
             "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                          "peft": peft.__version__},
             "startedAt": self.started_at,
