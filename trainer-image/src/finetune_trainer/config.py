@@ -106,6 +106,11 @@ class JobConfig:
     def gpu_count(self) -> int:
         return int(self.raw.get("hardware", {}).get("count", 1))
 
+    @property
+    def nodes(self) -> int:
+        """Nodes (pods) training together, each with gpu_count workers."""
+        return int(self.raw.get("hardware", {}).get("nodes", 1))
+
     # --- evaluation
     @property
     def evaluation(self) -> dict[str, Any]:
