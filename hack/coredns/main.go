@@ -1,6 +1,7 @@
 // Command coredns is CoreDNS with the kubernetes plugin and nothing else that answers: names in
 // the cluster domain come from the API server, every other name is NXDOMAIN. There is no forward
-// plugin, so no query ever leaves the machine.
+// plugin, so no query ever leaves the machine. bind (the address to listen on) is server setup,
+// not an answer.
 package main
 
 import (
@@ -10,13 +11,14 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/coremain"
 	"github.com/coredns/coredns/plugin"
+	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/kubernetes"
 	"github.com/miekg/dns"
 )
 
 func init() {
 	// The plugin chain, in order; CoreDNS's own list (forward, cache, hosts, ...) is not linked in.
-	dnsserver.Directives = []string{"kubernetes", "nxdomain"}
+	dnsserver.Directives = []string{"bind", "kubernetes", "nxdomain"}
 	plugin.Register("nxdomain", func(c *caddy.Controller) error {
 		c.Next()
 		if c.NextArg() {
