@@ -14,8 +14,13 @@
 #
 # Network: pods get an address on the bridge $FINETUNE_NODE_BRIDGE (default ftbr0,
 # $FINETUNE_NODE_SUBNET.0/24, the host is .1). No masquerade, no IP forwarding, no default route
-# in pods and no DNS server: a pod reaches the host's bridge address (the API server and the
-# stand-ins listen there) and nothing else.
+# in pods: a pod reaches the host's bridge address (the API server and the stand-ins listen there)
+# and nothing else.
+#
+# Cluster DNS: CoreDNS (hack/coredns, built from its Go module) on the host's bridge address, port
+# 53, with only the kubernetes plugin: Service and pod names of the cluster domain (cluster.local)
+# resolve, as the pods of a headless Service (<pod>.<service>) need; every other name is NXDOMAIN,
+# nothing is forwarded. The kubelet gives pods that nameserver (clusterDNS).
 set -euo pipefail
 shopt -s inherit_errexit # a failure inside $(...) stops the script too
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -145,6 +150,32 @@ load_images() { # refs...
   done
 }
 
+# CoreDNS for the cluster domain, on the bridge address only (one per node, so per stack).
+start_coredns() {
+  if [[ -f "$run/coredns.pid" ]] && kill -0 "$(cat "$run/coredns.pid")" 2>/dev/null; then
+    return
+  fi
+  local coredns
+  coredns="$("$here/coredns/build.sh")"
+  cat >"$data/Corefile" <<COREFILE
+.:53 {
+    bind $host_ip
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $kubeconfig
+    }
+    nxdomain
+}
+COREFILE
+  log "starting CoreDNS on $host_ip:53 (cluster.local from the API server; nothing forwarded)"
+  nohup "$coredns" -conf "$data/Corefile" >"$data/coredns.log" 2>&1 &
+  echo $! >"$run/coredns.pid"
+  for _ in $(seq 100); do
+    grep -q "^\[INFO\] plugin/ready\|CoreDNS-" "$data/coredns.log" 2>/dev/null && break
+    kill -0 "$(cat "$run/coredns.pid")" 2>/dev/null || { log "CoreDNS exited:"; tail -20 "$data/coredns.log" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
 case "$cmd" in
   up)
     node="${3:-$cluster-gpu-0}"
@@ -158,6 +189,7 @@ case "$cmd" in
       for s in "${sysctls[@]}"; do echo "$s=$(sysctl -n "$s")"; done >"$data/sysctl.saved"
     fi
     bridge_up
+    start_coredns
     pause="$("$here/images/build.sh" pause)"
     start_containerd "$pause"
     # The sandbox image is imported into the node under its own name (no registry to pull from).
@@ -192,6 +224,7 @@ cgroupRoot: /$cgroup_root
 containerRuntimeEndpoint: unix://$sock
 failSwapOn: false
 resolvConf: $data/resolv.conf
+clusterDNS: [$host_ip]
 podLogsDir: $data/pod-logs
 failCgroupV1: false
 clusterDomain: cluster.local
@@ -264,6 +297,11 @@ YAML
         ctr_ containers delete "$id" >/dev/null 2>&1 || true
         rm -f /var/lib/cni/results/*-"$id"-* # libcni's result cache of a sandbox torn down here
       done
+    fi
+    if [[ -f "$run/coredns.pid" ]]; then
+      kill "$(cat "$run/coredns.pid")" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$(cat "$run/coredns.pid")" 2>/dev/null || break; sleep 0.2; done
+      kill -9 "$(cat "$run/coredns.pid")" 2>/dev/null || true
     fi
     if [[ -f "$run/containerd.pid" ]]; then
       kill "$(cat "$run/containerd.pid")" 2>/dev/null || true

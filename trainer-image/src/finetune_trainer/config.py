@@ -111,6 +111,11 @@ class JobConfig:
         """ddp (replicas) or fsdp (sharded base weights) when several GPUs train."""
         return str(self.raw.get("hardware", {}).get("strategy", "ddp"))
 
+    @property
+    def nodes(self) -> int:
+        """Nodes (pods) training together, each with gpu_count workers."""
+        return int(self.raw.get("hardware", {}).get("nodes", 1))
+
     # --- evaluation
     @property
     def evaluation(self) -> dict[str, Any]:

@@ -6,6 +6,10 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2  # bad config or bad data: the operator does not retry
 EXIT_RETRYABLE = 1
 EXIT_PREEMPTED = 143  # SIGTERM: checkpoint saved, retry resumes
+# Multi-node: this node was not stopped, a peer of its group was (preempted: the group saved a
+# checkpoint and stopped together) or was lost (a collective failed). Restarting the whole group
+# resumes from the last checkpoint; the operator's pod failure policy does not count it.
+EXIT_PEER_STOPPED = 75
 
 
 class BadInputError(Exception):
@@ -26,6 +30,10 @@ class DataError(BadInputError):
 
 class Preempted(Exception):
     """SIGTERM received; a checkpoint was saved (exit 143)."""
+
+
+class PeerStopped(Exception):
+    """A peer node of the group was stopped or lost; this node stopped with it (exit 75)."""
 
 
 class TrainingDiverged(BadInputError):

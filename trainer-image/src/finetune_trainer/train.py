@@ -77,6 +77,7 @@ class Dist:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", str(self.rank)))
+        self.node = int(os.environ.get("GROUP_RANK", "0"))  # torchrun's node rank
         self.enabled = self.world > 1
         self.cpu_group: Any = None
 
@@ -305,26 +306,30 @@ class Run:
                  len(self.eval_examples), self.train_ds.format)
 
     def _resolve_model(self) -> model_mod.ResolvedModel:
-        """Local rank 0 downloads; the others wait (CPU group, long timeout) and use its copy."""
+        """Local rank 0 of each node downloads into that node's work dir; the node's other ranks
+        wait (CPU group, long timeout) and use its copy."""
         cfg = self.cfg
         if not self.dist.enabled:
             return model_mod.resolve(cfg.model_source, cfg.model_revision, cfg.model_token_file, self.workdir)
         resolved: Any = None
         error: BaseException | None = None
-        if self.dist.main:
+        if self.dist.local_rank == 0:
             try:
                 resolved = model_mod.resolve(cfg.model_source, cfg.model_revision, cfg.model_token_file,
                                              self.workdir)
+                log.info("node %d: model at %s", self.dist.node, resolved.path)
             except BaseException as e:  # the other ranks fail with it instead of waiting forever
                 error = e
                 resolved = ("error", isinstance(e, BadInputError), f"{type(e).__name__}: {e}")
-        resolved = self.dist.broadcast(resolved)
+        # Every rank learns every node's result: it takes its own node's copy, and fails with any.
+        results = self.dist.gather((self.dist.node, self.dist.local_rank, resolved))
         if error is not None:
             raise error
-        if isinstance(resolved, tuple):
-            _, bad_input, message = resolved
-            raise (ConfigError if bad_input else RuntimeError)(f"rank 0 could not fetch the model: {message}")
-        return resolved
+        failed = [r for _, lr, r in results if lr == 0 and isinstance(r, tuple)]
+        if failed:
+            _, bad_input, message = failed[0]
+            raise (ConfigError if bad_input else RuntimeError)(f"a node could not fetch the model: {message}")
+        return next(r for node, lr, r in results if node == self.dist.node and lr == 0)
 
     def _generate(self, model: Any, tokenizer: Any, examples: list[data_mod.Example],
                   **gen_args: Any) -> list[dict[str, str]] | None:

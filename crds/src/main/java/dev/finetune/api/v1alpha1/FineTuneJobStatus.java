@@ -112,6 +112,9 @@ public class FineTuneJobStatus {
     public Boolean spot;
     public String nodePool;
 
+    @JsonPropertyDescription("Nodes training together (hardware.nodes), each with count GPUs.")
+    public Integer nodes;
+
     @JsonPropertyDescription("Why this accelerator was chosen, with the memory estimate.")
     public String reason;
   }
@@ -121,6 +124,10 @@ public class FineTuneJobStatus {
   public static class TrainingStatus {
     @JsonPropertyDescription("Name of the batch/v1 Job running the trainer.")
     public String jobName;
+
+    @JsonPropertyDescription(
+        "Several nodes: trainer pods running of hardware.nodes, such as 2/2 (absent for one node).")
+    public String nodesRunning;
 
     @JsonPropertyDescription(
         "Trainer pods started, including restarts after preemption. Never goes down, also when"

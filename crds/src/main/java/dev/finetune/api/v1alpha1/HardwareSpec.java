@@ -28,6 +28,18 @@ public class HardwareSpec {
   @JsonPropertyDescription("GPUs for the trainer (1, 2, 4 or 8, on one node).")
   public Integer count;
 
+  @Default("1")
+  @ValidationRule(
+      value = "self >= 1 && self <= 16",
+      message =
+          "hardware.nodes must be between 1 and 16: the number of nodes (one trainer pod each, with"
+              + " hardware.count GPUs) that train together")
+  @JsonPropertyDescription(
+      "Nodes that train together, one trainer pod each with hardware.count GPUs (1 to 16). Above 1"
+          + " the pods of an Indexed Job meet over a headless Service; GPU hours and cost count"
+          + " every pod.")
+  public Integer nodes;
+
   @Default("true")
   @JsonPropertyDescription(
       "Use spot capacity (much cheaper; the trainer resumes from its last checkpoint when"

@@ -86,6 +86,9 @@ public final class JobConfigRenderer {
     Map<String, Object> hardware = new LinkedHashMap<>();
     hardware.put("accelerator", accelerator);
     hardware.put("count", gpuCount);
+    if (TrainerJob.nodes(job) > 1) {
+      hardware.put("nodes", TrainerJob.nodes(job));
+    }
     root.put("hardware", hardware);
 
     EvaluationSpec e = or(spec.evaluation, new EvaluationSpec());

@@ -44,6 +44,19 @@ public final class TrainerJob {
   /** Exit code of the trainer for bad config or data: retrying cannot help. */
   public static final int EXIT_BAD_INPUT = 2;
 
+  /**
+   * Exit code of a trainer pod of several nodes whose group stopped because another pod of it was
+   * preempted or lost. The pod is replaced and the group resumes from the last checkpoint; like a
+   * preemption it is not a failure.
+   */
+  public static final int EXIT_PEER_STOPPED = 75;
+
+  /** Several nodes: where the pods meet (the index-0 pod's DNS name) and how many there are. */
+  public static final String MASTER_ADDR_ENV = "FINETUNE_MASTER_ADDR";
+
+  public static final String MASTER_PORT_ENV = "FINETUNE_MASTER_PORT";
+  public static final String NNODES_ENV = "FINETUNE_NNODES";
+
   private TrainerJob() {}
 
   /**
@@ -186,72 +199,123 @@ public final class TrainerJob {
               .build());
     }
 
-    return new JobBuilder()
-        .withNewMetadata()
-        .withName(name)
-        .withNamespace(job.getMetadata().getNamespace())
-        .withLabels(labels)
-        .withAnnotations(annotations)
-        .withOwnerReferences(Owners.controllerRef(job))
-        .endMetadata()
-        .withNewSpec()
-        .withBackoffLimit(backoffLimit)
-        .withActiveDeadlineSeconds(Durations.parseSeconds(maxRuntime(job)))
-        .withNewPodFailurePolicy()
-        .withRules(ignorePreemption(), failOnBadInput())
-        .endPodFailurePolicy()
-        .withNewTemplate()
-        .withNewMetadata()
-        .withLabels(labels)
-        .withAnnotations(annotations)
-        .endMetadata()
-        .withNewSpec()
-        .withRestartPolicy("Never")
-        .withServiceAccountName(name)
-        .withAutomountServiceAccountToken(false)
-        .withNodeSelector(nodeSelector)
-        .withTolerations(tolerations)
-        .withAffinity(affinity)
-        .withTerminationGracePeriodSeconds(pod.gracePeriodSeconds())
-        .withNewSecurityContext()
-        .withRunAsNonRoot(true)
-        .withRunAsUser(1000L)
-        .withRunAsGroup(1000L)
-        .withFsGroup(1000L)
-        .withNewSeccompProfile()
-        .withType("RuntimeDefault")
-        .endSeccompProfile()
-        .endSecurityContext()
-        .withContainers(
-            new ContainerBuilder()
-                .withName(CONTAINER)
-                .withImage(image)
-                .withCommand(
-                    "python",
-                    "-m",
-                    "finetune_trainer",
-                    "--config",
-                    TrainerConfigMap.MOUNT_PATH + "/" + TrainerConfigMap.KEY)
-                .withEnv(env)
-                .withVolumeMounts(mounts)
-                .withTerminationMessagePolicy("FallbackToLogsOnError")
-                .withNewResources()
-                .withRequests(pod.requests(gpus))
-                .withLimits(pod.limits(gpus))
-                .endResources()
-                .withNewSecurityContext()
-                .withAllowPrivilegeEscalation(false)
-                .withReadOnlyRootFilesystem(true)
-                .withRunAsNonRoot(true)
-                .withNewCapabilities()
-                .withDrop("ALL")
-                .endCapabilities()
-                .endSecurityContext()
-                .build())
-        .withVolumes(volumes)
-        .endSpec()
-        .endTemplate()
-        .endSpec()
+    Job built =
+        new JobBuilder()
+            .withNewMetadata()
+            .withName(name)
+            .withNamespace(job.getMetadata().getNamespace())
+            .withLabels(labels)
+            .withAnnotations(annotations)
+            .withOwnerReferences(Owners.controllerRef(job))
+            .endMetadata()
+            .withNewSpec()
+            .withBackoffLimit(backoffLimit)
+            .withActiveDeadlineSeconds(Durations.parseSeconds(maxRuntime(job)))
+            .withNewPodFailurePolicy()
+            .withRules(ignorePreemption(), failOnBadInput())
+            .endPodFailurePolicy()
+            .withNewTemplate()
+            .withNewMetadata()
+            .withLabels(labels)
+            .withAnnotations(annotations)
+            .endMetadata()
+            .withNewSpec()
+            .withRestartPolicy("Never")
+            .withServiceAccountName(name)
+            .withAutomountServiceAccountToken(false)
+            .withNodeSelector(nodeSelector)
+            .withTolerations(tolerations)
+            .withAffinity(affinity)
+            .withTerminationGracePeriodSeconds(pod.gracePeriodSeconds())
+            .withNewSecurityContext()
+            .withRunAsNonRoot(true)
+            .withRunAsUser(1000L)
+            .withRunAsGroup(1000L)
+            .withFsGroup(1000L)
+            .withNewSeccompProfile()
+            .withType("RuntimeDefault")
+            .endSeccompProfile()
+            .endSecurityContext()
+            .withContainers(
+                new ContainerBuilder()
+                    .withName(CONTAINER)
+                    .withImage(image)
+                    .withCommand(
+                        "python",
+                        "-m",
+                        "finetune_trainer",
+                        "--config",
+                        TrainerConfigMap.MOUNT_PATH + "/" + TrainerConfigMap.KEY)
+                    .withEnv(env)
+                    .withVolumeMounts(mounts)
+                    .withTerminationMessagePolicy("FallbackToLogsOnError")
+                    .withNewResources()
+                    .withRequests(pod.requests(gpus))
+                    .withLimits(pod.limits(gpus))
+                    .endResources()
+                    .withNewSecurityContext()
+                    .withAllowPrivilegeEscalation(false)
+                    .withReadOnlyRootFilesystem(true)
+                    .withRunAsNonRoot(true)
+                    .withNewCapabilities()
+                    .withDrop("ALL")
+                    .endCapabilities()
+                    .endSecurityContext()
+                    .build())
+            .withVolumes(volumes)
+            .endSpec()
+            .endTemplate()
+            .endSpec()
+            .build();
+    return nodes(job) > 1 ? multiNode(built, job) : built;
+  }
+
+  /** hardware.nodes, 1 when unset. */
+  public static int nodes(FineTuneJob job) {
+    HardwareSpec hw = job.getSpec().hardware;
+    return hw == null || hw.nodes == null ? 1 : hw.nodes;
+  }
+
+  /**
+   * Several nodes: an Indexed Job of {@code nodes} pods that all run at once, each named in DNS by
+   * the headless {@link TrainerService} ({@code <job>-<index>.<service>}); index 0 hosts the
+   * rendezvous and every pod's node rank is its JOB_COMPLETION_INDEX. When one pod is preempted the
+   * group saves a checkpoint and stops together: the preempted pod is ignored by DisruptionTarget,
+   * the others exit {@link #EXIT_PEER_STOPPED}, also ignored, and the Job replaces every index,
+   * which resume from that checkpoint.
+   */
+  static Job multiNode(Job single, FineTuneJob job) {
+    int nodes = nodes(job);
+    var spec = single.getSpec();
+    spec.setCompletionMode("Indexed");
+    spec.setCompletions(nodes);
+    spec.setParallelism(nodes);
+    spec.getPodFailurePolicy().getRules().add(ignorePeerStopped());
+    var pod = spec.getTemplate().getSpec();
+    pod.setSubdomain(TrainerService.name(job));
+    var container = pod.getContainers().get(0);
+    container.getEnv().add(env(MASTER_ADDR_ENV, TrainerService.masterAddress(job)));
+    container.getEnv().add(env(MASTER_PORT_ENV, Integer.toString(TrainerService.RENDEZVOUS_PORT)));
+    container.getEnv().add(env(NNODES_ENV, Integer.toString(nodes)));
+    container.setPorts(
+        List.of(
+            new io.fabric8.kubernetes.api.model.ContainerPortBuilder()
+                .withName(TrainerService.PORT_NAME)
+                .withContainerPort(TrainerService.RENDEZVOUS_PORT)
+                .withProtocol("TCP")
+                .build()));
+    return single;
+  }
+
+  /** A pod that stopped because a peer of its group was preempted or lost: not a failure. */
+  static PodFailurePolicyRule ignorePeerStopped() {
+    return new PodFailurePolicyRuleBuilder()
+        .withAction("Ignore")
+        .withNewOnExitCodes()
+        .withContainerName(CONTAINER)
+        .withOperator("In")
+        .withValues(EXIT_PEER_STOPPED)
+        .endOnExitCodes()
         .build();
   }
 

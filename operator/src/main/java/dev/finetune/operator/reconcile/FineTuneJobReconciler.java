@@ -114,7 +114,11 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
                 .build(),
             context));
     return List.of(
-        jobs, owned(context, ConfigMap.class), owned(context, ServiceAccount.class), pods.get());
+        jobs,
+        owned(context, ConfigMap.class),
+        owned(context, ServiceAccount.class),
+        pods.get(),
+        owned(context, io.fabric8.kubernetes.api.model.Service.class));
   }
 
   private static <R extends io.fabric8.kubernetes.api.model.HasMetadata>

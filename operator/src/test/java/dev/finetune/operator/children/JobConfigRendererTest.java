@@ -53,6 +53,23 @@ class JobConfigRendererTest {
   }
 
   @Test
+  void severalNodesRenderTheNodeCountWithinTheContract() throws Exception {
+    FineTuneJob job = Fixtures.job("team-a", "multi");
+    job.getSpec().hardware.nodes = 3;
+    String json = JobConfigRenderer.renderJson(job, "trainer:1", "nvidia-l4", 2);
+    assertThat(validate(json)).isEmpty();
+    JsonNode cfg = JSON.readTree(json);
+    assertThat(cfg.at("/hardware/nodes").asInt()).isEqualTo(3);
+    assertThat(cfg.at("/hardware/count").asInt()).isEqualTo(2);
+    job.getSpec().hardware.nodes = 17;
+    assertThat(validate(JobConfigRenderer.renderJson(job, "trainer:1", "nvidia-l4", 2)))
+        .isNotEmpty();
+    job.getSpec().hardware.nodes = 1;
+    JsonNode one = JSON.readTree(JobConfigRenderer.renderJson(job, "trainer:1", "nvidia-l4", 2));
+    assertThat(one.at("/hardware").has("nodes")).isFalse();
+  }
+
+  @Test
   void defaultsAndOptionsRenderValidConfigs() throws Exception {
     FineTuneJob job = Fixtures.job("team-a", "q");
     job.getSpec().dataset.validation = null;

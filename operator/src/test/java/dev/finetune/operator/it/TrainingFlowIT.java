@@ -687,6 +687,102 @@ class TrainingFlowIT {
     awaitTrained("restart");
   }
 
+  static List<Pod> runningPods(String name) {
+    return pods(name).stream()
+        .filter(p -> "Running".equals(p.getStatus().getPhase()))
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+        .toList();
+  }
+
+  static String index(Pod p) {
+    return p.getMetadata().getAnnotations().get("batch.kubernetes.io/job-completion-index");
+  }
+
+  @Test
+  void severalNodesRunAsOneGroupThatResumesTogetherAndTheirServiceIsAdoptedByUid()
+      throws Exception {
+    FineTuneJob j = job("group");
+    j.getSpec().hardware.nodes = 2;
+    j.getMetadata().setLabels(Map.of(HOLD, "true"));
+    String uid = create(j).getMetadata().getUid();
+    await().atMost(WAIT).until(() -> runningPods("group").size() == 2);
+
+    Job trainer = client.batch().v1().jobs().inNamespace(ns).withName("group-trainer").get();
+    assertThat(trainer.getSpec().getCompletionMode()).isEqualTo("Indexed");
+    assertThat(trainer.getSpec().getCompletions()).isEqualTo(2);
+    io.fabric8.kubernetes.api.model.Service svc =
+        client.services().inNamespace(ns).withName("group-trainer").get();
+    assertThat(svc.getSpec().getClusterIP()).isEqualTo("None");
+    assertThat(svc.getMetadata().getOwnerReferences())
+        .singleElement()
+        .satisfies(r -> assertThat(r.getUid()).isEqualTo(uid));
+    // Each pod is named in the Service's subdomain, at its own index, with hardware.count GPUs.
+    assertThat(runningPods("group").stream().map(TrainingFlowIT::index)).containsOnly("0", "1");
+    assertThat(runningPods("group"))
+        .allSatisfy(
+            p -> {
+              assertThat(p.getSpec().getSubdomain()).isEqualTo("group-trainer");
+              assertThat(p.getSpec().getHostname()).isEqualTo("group-trainer-" + index(p));
+            });
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              assertThat(get("group").getStatus().training.nodesRunning).isEqualTo("2/2");
+              assertThat(get("group").getStatus().hardware.nodes).isEqualTo(2);
+            });
+
+    // A restarted operator finds the Service by its owner's UID and makes no second one.
+    operator.stop();
+    operator = newOperator().start();
+    await()
+        .atMost(WAIT)
+        .untilAsserted(() -> assertThat(get("group").getStatus().training.attempts).isEqualTo(2));
+    assertThat(
+            client
+                .services()
+                .inNamespace(ns)
+                .withLabel("finetune.dev/job-name", "group")
+                .list()
+                .getItems())
+        .singleElement()
+        .satisfies(s -> assertThat(s.getMetadata().getUid()).isEqualTo(svc.getMetadata().getUid()));
+
+    // Index 1 is preempted; index 0 stops with its group (exit 75). Neither is a failure, and the
+    // Job starts the whole group again.
+    List<Pod> first = runningPods("group");
+    Pod one = first.stream().filter(p -> "1".equals(index(p))).findFirst().orElseThrow();
+    Pod zero = first.stream().filter(p -> "0".equals(index(p))).findFirst().orElseThrow();
+    endPod(one, "Failed", 143, "preempted: checkpoint saved at step 8", true);
+    endPod(zero, "Failed", 75, "a peer node was preempted, stopped with it", false);
+    List<String> firstUids = first.stream().map(p -> p.getMetadata().getUid()).toList();
+    await()
+        .atMost(WAIT)
+        .until(
+            () ->
+                runningPods("group").stream()
+                        .filter(p -> !firstUids.contains(p.getMetadata().getUid()))
+                        .count()
+                    == 2);
+    await()
+        .atMost(WAIT)
+        .untilAsserted(
+            () -> {
+              var t = get("group").getStatus().training;
+              assertThat(t.attempts).isEqualTo(4);
+              assertThat(t.preemptions).isEqualTo(1);
+              assertThat(t.failures).isZero();
+              assertThat(get("group").getStatus().phase).isEqualTo(Phase.Training);
+            });
+    for (Pod p : runningPods("group")) {
+      endPod(p, "Succeeded", 0, "done", false);
+    }
+    FineTuneJob done = awaitTrained("group");
+    assertThat(done.getStatus().training.preemptions).isEqualTo(1);
+    Job finished = client.batch().v1().jobs().inNamespace(ns).withName("group-trainer").get();
+    assertThat(finished.getStatus().getFailed()).isIn(null, 0);
+  }
+
   @Test
   void deletingTheJobRemovesItsChildren() {
     create(job("gone"));

@@ -5,11 +5,13 @@ import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
 import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.children.TrainerConfigMap;
 import dev.finetune.operator.children.TrainerJob;
+import dev.finetune.operator.children.TrainerService;
 import dev.finetune.operator.reconcile.Conditions;
 import dev.finetune.operator.reconcile.JobContext;
 import dev.finetune.operator.reconcile.Step;
 import dev.finetune.operator.reconcile.StepResult;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 
 /**
@@ -41,6 +43,10 @@ public final class LaunchTrainerStep implements Step {
         return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
       }
     }
+    Ownership.Created service = ensureService(ctx);
+    if (service instanceof Ownership.NameInUse n) {
+      return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
+    }
     TrainerJob.Placement placement =
         new TrainerJob.Placement(
             hw.accelerator, hw.count, Boolean.TRUE.equals(hw.spot), hw.nodePool);
@@ -67,5 +73,16 @@ public final class LaunchTrainerStep implements Step {
         "JobCreated",
         "trainer Job " + job.getMetadata().getName() + " created");
     return StepResult.persistThenProceed();
+  }
+
+  /**
+   * Several nodes: the headless Service that names the trainer pods, created when this job has none
+   * (by UID; the informer cache shows it after a restart, and a 409 is read back).
+   */
+  static Ownership.Created ensureService(JobContext ctx) {
+    if (TrainerJob.nodes(ctx.job()) <= 1 || ctx.secondary(Service.class).isPresent()) {
+      return new Ownership.Ours();
+    }
+    return Ownership.create(ctx.client(), TrainerService.desired(ctx.job()), ctx.job());
   }
 }

@@ -4,6 +4,7 @@ import dev.finetune.api.v1alpha1.FineTuneJobStatus.CostStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.HardwareStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.Phase;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
+import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.children.TrainerJob;
 import dev.finetune.operator.cost.PriceTable;
 import dev.finetune.operator.gcp.nodepool.Accelerator;
@@ -55,6 +56,10 @@ public final class ObserveTrainingStep implements Step {
       return new LaunchTrainerStep().run(ctx);
     }
     Job job = maybeJob.get();
+    // A Service deleted under a running group is made again (the pods need their DNS names).
+    if (LaunchTrainerStep.ensureService(ctx) instanceof Ownership.NameInUse n) {
+      return ctx.fail(Conditions.TRAINING_COMPLETE, LaunchTrainerStep.NAME_IN_USE, n.message());
+    }
     Set<Pod> pods = ctx.secondaries(Pod.class);
     TrainingStatus t = ctx.status().training == null ? new TrainingStatus() : ctx.status().training;
     ctx.status().training = t;
@@ -62,6 +67,8 @@ public final class ObserveTrainingStep implements Step {
     HardwareStatus hw = ctx.status().hardware;
     int gpus = hw == null || hw.count == null ? 1 : hw.count;
     TrainingCounters.update(t, pods, gpus, ctx.now());
+    int nodes = TrainerJob.nodes(ctx.job());
+    t.nodesRunning = nodes > 1 ? running(pods) + "/" + nodes : null;
     progress.latest(ctx.job()).ifPresent(p -> apply(t, p, ctx.now()));
     ctx.status().cost =
         cost(t.gpuSeconds + TrainingCounters.runningGpuSeconds(pods, gpus, ctx.now()), hw, prices);
@@ -110,6 +117,12 @@ public final class ObserveTrainingStep implements Step {
     ctx.condition(Conditions.TRAINING_COMPLETE, Conditions.FALSE, "Running", state);
     ctx.status().message = state;
     return StepResult.requeueAfter(ctx.config().progressPollInterval());
+  }
+
+  static long running(Set<Pod> pods) {
+    return pods.stream()
+        .filter(p -> p.getStatus() != null && "Running".equals(p.getStatus().getPhase()))
+        .count();
   }
 
   /** GPU hours and price from the monotonic GPU-seconds (preempted pods too: they were paid). */

@@ -32,6 +32,8 @@ public final class SelectAcceleratorStep implements Step {
     boolean spot = hw == null || hw.spot == null || hw.spot;
     HardwareStatus status = new HardwareStatus();
     status.spot = spot;
+    int nodes = hw == null || hw.nodes == null ? 1 : hw.nodes;
+    status.nodes = nodes > 1 ? nodes : null;
     if (requested != HardwareSpec.Accelerator.AUTO) {
       status.accelerator = requested.wireName();
       status.count = count;

@@ -1,6 +1,7 @@
 package dev.finetune.operator.reconcile.steps;
 
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
+import dev.finetune.operator.children.TrainerJob;
 import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.time.Duration;
@@ -55,7 +56,7 @@ final class TrainingCounters {
       if (!entry.endsWith(ENDED) && ended(pod)) {
         if (ObserveTrainingStep.preempted(pod)) {
           preemptions++;
-        } else if ("Failed".equals(pod.getStatus().getPhase())) {
+        } else if ("Failed".equals(pod.getStatus().getPhase()) && !peerStopped(pod)) {
           failures++;
         }
         gpuSeconds += seconds(pod, now) * gpus;
@@ -92,6 +93,16 @@ final class TrainingCounters {
             .mapToDouble(p -> start(p).map(s -> seconds(s, now)).orElse(0.0))
             .sum()
         * gpus;
+  }
+
+  /** A pod of several nodes that stopped with its group (another pod was preempted or lost). */
+  static boolean peerStopped(Pod pod) {
+    return pod.getStatus().getContainerStatuses() != null
+        && pod.getStatus().getContainerStatuses().stream()
+            .map(s -> s.getState() == null ? null : s.getState().getTerminated())
+            .filter(Objects::nonNull)
+            .anyMatch(
+                s -> s.getExitCode() != null && s.getExitCode() == TrainerJob.EXIT_PEER_STOPPED);
   }
 
   static boolean ended(Pod pod) {

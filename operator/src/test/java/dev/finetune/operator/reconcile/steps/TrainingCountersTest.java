@@ -101,4 +101,33 @@ class TrainingCountersTest {
     assertThat(TrainingCounters.runningGpuSeconds(Set.of(running), 4, T0.plusSeconds(10)))
         .isEqualTo(40.0);
   }
+
+  static Pod exited(String uid, Instant start, Instant end, int code) {
+    Pod p = pod(uid, "Failed", start, end, false);
+    p.getStatus().getContainerStatuses().get(0).getState().getTerminated().setExitCode(code);
+    return p;
+  }
+
+  @Test
+  void aGroupOfNodesCountsEveryPodOnceAndAPeerStoppedPodIsNoFailure() {
+    // Two nodes, 1 GPU each. Node 1 is preempted at 100 s; node 0 stops with it (exit 75).
+    TrainingStatus t = new TrainingStatus();
+    Pod n0 = exited("n0", T0, T0.plusSeconds(110), 75);
+    Pod n1 = pod("n1", "Failed", T0, T0.plusSeconds(100), true);
+    Pod n0b = pod("n0b", "Running", T0.plusSeconds(200), null, false);
+    Pod n1b = pod("n1b", "Running", T0.plusSeconds(200), null, false);
+    TrainingCounters.update(t, Set.of(n0, n1, n0b, n1b), 1, T0.plusSeconds(260));
+    assertThat(t.attempts).isEqualTo(4);
+    assertThat(t.preemptions).isEqualTo(1);
+    assertThat(t.failures).isZero();
+    assertThat(t.gpuSeconds).isEqualTo(210.0);
+    // Cost counts the running pods of the group too: 2 pods x 60 s.
+    assertThat(TrainingCounters.runningGpuSeconds(Set.of(n0, n1, n0b, n1b), 1, T0.plusSeconds(260)))
+        .isEqualTo(120.0);
+
+    // A pod that fails on its own is a failure.
+    Pod broken = exited("n0c", T0.plusSeconds(300), T0.plusSeconds(310), 1);
+    TrainingCounters.update(t, Set.of(n0b, n1b, broken), 1, T0.plusSeconds(320));
+    assertThat(t.failures).isEqualTo(1);
+  }
 }
