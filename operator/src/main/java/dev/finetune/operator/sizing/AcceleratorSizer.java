@@ -106,20 +106,7 @@ public final class AcceleratorSizer {
               spot,
               ddp,
               price,
-              String.format(
-                  Locale.ROOT,
-                  "%s params%s, %s needs ~%.1f GiB per GPU"
-                      + " (%s) at batch %d x %d tokens, which one %s (%d GB) holds: %s",
-                  formatParams(model.params()),
-                  model.exact() ? "" : " (architecture assumed)",
-                  p.method().label(),
-                  ddp.totalGiB(),
-                  ddp.breakdown(),
-                  p.microBatchSize(),
-                  p.seqLen(),
-                  a.id(),
-                  a.nominalGb(),
-                  count == 1 ? "one GPU" : count + " DDP replicas"),
+              replicaReason(model, p, a, count, ddp),
               Strategy.DDP));
     }
     if (count >= 2) {
@@ -133,28 +120,51 @@ public final class AcceleratorSizer {
                 spot,
                 fsdp,
                 price,
-                String.format(
-                        Locale.ROOT,
-                        "%s params%s, %s needs ~%.1f GiB"
-                            + " on one GPU, more than one %s (%d GB) holds; sharded with FSDP over"
-                            + " %d x %s it needs ~%.1f GiB per GPU (%s) at batch %d x %d tokens",
-                        formatParams(model.params()),
-                        model.exact() ? "" : " (architecture assumed)",
-                        p.method().label(),
-                        MemoryEstimator.estimate(model, p, 1).totalGiB(),
-                        a.id(),
-                        a.nominalGb(),
-                        count,
-                        a.id(),
-                        fsdp.totalGiB(),
-                        fsdp.breakdown(),
-                        p.microBatchSize(),
-                        p.seqLen())
-                    + qloraNote(p),
+                namedShardedReason(model, p, a, count, fsdp),
                 Strategy.FSDP));
       }
     }
     return Optional.empty();
+  }
+
+  private static String replicaReason(
+      ModelSize model, TrainingParams p, Accelerator a, int count, MemoryEstimate ddp) {
+    return String.format(
+        Locale.ROOT,
+        "%s params%s, %s needs ~%.1f GiB per GPU"
+            + " (%s) at batch %d x %d tokens, which one %s (%d GB) holds: %s",
+        formatParams(model.params()),
+        model.exact() ? "" : " (architecture assumed)",
+        p.method().label(),
+        ddp.totalGiB(),
+        ddp.breakdown(),
+        p.microBatchSize(),
+        p.seqLen(),
+        a.id(),
+        a.nominalGb(),
+        count == 1 ? "one GPU" : count + " DDP replicas");
+  }
+
+  private static String namedShardedReason(
+      ModelSize model, TrainingParams p, Accelerator a, int count, MemoryEstimate fsdp) {
+    return String.format(
+            Locale.ROOT,
+            "%s params%s, %s needs ~%.1f GiB"
+                + " on one GPU, more than one %s (%d GB) holds; sharded with FSDP over"
+                + " %d x %s it needs ~%.1f GiB per GPU (%s) at batch %d x %d tokens",
+            formatParams(model.params()),
+            model.exact() ? "" : " (architecture assumed)",
+            p.method().label(),
+            MemoryEstimator.estimate(model, p, 1).totalGiB(),
+            a.id(),
+            a.nominalGb(),
+            count,
+            a.id(),
+            fsdp.totalGiB(),
+            fsdp.breakdown(),
+            p.microBatchSize(),
+            p.seqLen())
+        + qloraNote(p);
   }
 
   /** Message for when {@link #check} finds that {@code count} x {@code a} cannot hold the job. */

@@ -132,26 +132,19 @@ public final class ModelSizing implements AcceleratorSizing {
       return new Impossible(
           "NoAcceleratorFits", sizer.doesNotFitMessage(model, params, accelerator, count, spot));
     }
-    return new Chosen(
-        accelerator.id(),
-        count,
-        null,
-        "requested in spec.hardware.accelerator; " + d.get().reason(),
-        d.get().strategy().wireName());
+    String why = "requested in spec.hardware.accelerator; " + d.get().reason();
+    return new Chosen(accelerator.id(), count, null, why, d.get().strategy().wireName());
   }
 
   private static Outcome unsized(Accelerator accelerator, int count, String why) {
-    return new Chosen(
-        accelerator.id(),
-        count,
-        null,
+    String text =
         "requested in spec.hardware.accelerator; the model size is unknown ("
             + why
             + "), so the "
             + count
             + " GPUs run as DDP replicas, each holding the whole model; set"
-            + " spec.model.parameters to have a model too large for one GPU sharded with FSDP",
-        "ddp");
+            + " spec.model.parameters to have a model too large for one GPU sharded with FSDP";
+    return new Chosen(accelerator.id(), count, null, text, "ddp");
   }
 
   private Optional<AsyncWork.Result<ModelSize>> readAside(
