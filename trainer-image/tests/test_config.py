@@ -55,3 +55,17 @@ def test_defaults_are_applied(tmp_path):
     cfg = config.load(str(path))
     assert cfg.training["keepCheckpoints"] == 3 and cfg.training["progressEverySteps"] == 5
     assert json.loads(path.read_text()) == raw
+
+
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_schema_accepts_the_sharding_strategies_the_operator_renders(strategy):
+    cfg = job_config("/models/x", "/data/train.jsonl", "/out")
+    cfg["hardware"] = {"accelerator": "nvidia-a100-80gb", "count": 8, "strategy": strategy}
+    config.validate(cfg)
+
+
+def test_schema_rejects_an_unknown_strategy():
+    cfg = job_config("/models/x", "/data/train.jsonl", "/out")
+    cfg["hardware"] = {"accelerator": "nvidia-a100-80gb", "count": 8, "strategy": "zero3"}
+    with pytest.raises(config.ConfigError, match="hardware/strategy"):
+        config.validate(cfg)

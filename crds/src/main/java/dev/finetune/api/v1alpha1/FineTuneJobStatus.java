@@ -117,6 +117,11 @@ public class FineTuneJobStatus {
 
     @JsonPropertyDescription("Why this accelerator was chosen, with the memory estimate.")
     public String reason;
+
+    @JsonPropertyDescription(
+        "How the trainer uses the GPUs: ddp (every GPU holds the whole model) or fsdp (the weights"
+            + " are sharded over the GPUs, for a model no single GPU holds).")
+    public String strategy;
   }
 
   /** Trainer progress. */

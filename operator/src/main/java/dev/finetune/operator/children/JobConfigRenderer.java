@@ -26,8 +26,20 @@ public final class JobConfigRenderer {
 
   private JobConfigRenderer() {}
 
+  /** Strategy the trainer uses over its GPUs when the config does not say: data parallel. */
+  public static final String DEFAULT_STRATEGY = "ddp";
+
   public static Map<String, Object> render(
       FineTuneJob job, String image, String accelerator, int gpuCount) {
+    return render(job, image, accelerator, gpuCount, DEFAULT_STRATEGY);
+  }
+
+  /**
+   * @param strategy {@code ddp} (every GPU a full replica) or {@code fsdp} (weights sharded over
+   *     the GPUs), as sizing chose it (status.hardware.strategy); null means ddp
+   */
+  public static Map<String, Object> render(
+      FineTuneJob job, String image, String accelerator, int gpuCount, String strategy) {
     FineTuneJobSpec spec = job.getSpec();
     Map<String, Object> root = new LinkedHashMap<>();
     root.put("apiVersion", API_VERSION);
@@ -86,6 +98,7 @@ public final class JobConfigRenderer {
     Map<String, Object> hardware = new LinkedHashMap<>();
     hardware.put("accelerator", accelerator);
     hardware.put("count", gpuCount);
+    hardware.put("strategy", strategy == null ? DEFAULT_STRATEGY : strategy);
     if (TrainerJob.nodes(job) > 1) {
       hardware.put("nodes", TrainerJob.nodes(job));
     }
@@ -103,8 +116,13 @@ public final class JobConfigRenderer {
   }
 
   public static String renderJson(FineTuneJob job, String image, String accelerator, int gpuCount) {
+    return renderJson(job, image, accelerator, gpuCount, DEFAULT_STRATEGY);
+  }
+
+  public static String renderJson(
+      FineTuneJob job, String image, String accelerator, int gpuCount, String strategy) {
     try {
-      return JSON.writeValueAsString(render(job, image, accelerator, gpuCount)) + "\n";
+      return JSON.writeValueAsString(render(job, image, accelerator, gpuCount, strategy)) + "\n";
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot render job config", e);
     }

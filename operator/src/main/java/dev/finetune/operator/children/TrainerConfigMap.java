@@ -13,6 +13,14 @@ public final class TrainerConfigMap {
   private TrainerConfigMap() {}
 
   public static ConfigMap desired(FineTuneJob job, String image, String accelerator, int gpuCount) {
+    return desired(job, image, accelerator, gpuCount, JobConfigRenderer.DEFAULT_STRATEGY);
+  }
+
+  /**
+   * @param strategy {@code ddp} or {@code fsdp} (status.hardware.strategy); null means ddp
+   */
+  public static ConfigMap desired(
+      FineTuneJob job, String image, String accelerator, int gpuCount, String strategy) {
     return new ConfigMapBuilder()
         .withNewMetadata()
         .withName(Labels.childName(job))
@@ -20,7 +28,8 @@ public final class TrainerConfigMap {
         .withLabels(Labels.forChild(job, "trainer-config"))
         .withOwnerReferences(Owners.controllerRef(job))
         .endMetadata()
-        .withData(Map.of(KEY, JobConfigRenderer.renderJson(job, image, accelerator, gpuCount)))
+        .withData(
+            Map.of(KEY, JobConfigRenderer.renderJson(job, image, accelerator, gpuCount, strategy)))
         .withImmutable(true)
         .build();
   }

@@ -13,6 +13,8 @@ import dev.finetune.operator.gcp.nodepool.PoolShape;
  * @param estimate memory per GPU
  * @param usdPerHour node price per hour
  * @param reason one line for status and logs
+ * @param strategy how the trainer spreads the job over the GPUs: DDP replicas, or FSDP shards for a
+ *     model no single GPU holds
  */
 public record SizingDecision(
     Accelerator accelerator,
@@ -21,7 +23,20 @@ public record SizingDecision(
     boolean spot,
     MemoryEstimate estimate,
     double usdPerHour,
-    String reason) {
+    String reason,
+    Strategy strategy) {
+
+  /** A DDP decision. */
+  public SizingDecision(
+      Accelerator accelerator,
+      int count,
+      String machineType,
+      boolean spot,
+      MemoryEstimate estimate,
+      double usdPerHour,
+      String reason) {
+    this(accelerator, count, machineType, spot, estimate, usdPerHour, reason, Strategy.DDP);
+  }
 
   /** The node pool shape to ensure for this decision. */
   public PoolShape poolShape() {

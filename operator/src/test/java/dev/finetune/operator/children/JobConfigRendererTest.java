@@ -85,6 +85,35 @@ class JobConfigRendererTest {
     assertThat(cfg.at("/dataset/validationSplit").asDouble()).isEqualTo(0.1);
     assertThat(cfg.at("/model/tokenFile").asText()).isEqualTo(JobConfigRenderer.TOKEN_FILE);
     assertThat(cfg.at("/hardware/count").asInt()).isEqualTo(2);
+    assertThat(cfg.at("/hardware/strategy").asText()).isEqualTo("ddp");
+  }
+
+  @Test
+  void theShardingStrategyIsRenderedAndOnlyKnownOnesPass() throws Exception {
+    FineTuneJob job = Fixtures.job("team-a", "big");
+    job.getSpec().model.parameters = "70B";
+    ConfigMap cm = TrainerConfigMap.desired(job, "trainer:1", "nvidia-a100-80gb", 8, "fsdp");
+    String json = cm.getData().get(TrainerConfigMap.KEY);
+    assertThat(validate(json)).isEmpty();
+    JsonNode cfg = JSON.readTree(json);
+    assertThat(cfg.at("/hardware/accelerator").asText()).isEqualTo("nvidia-a100-80gb");
+    assertThat(cfg.at("/hardware/count").asInt()).isEqualTo(8);
+    assertThat(cfg.at("/hardware/strategy").asText()).isEqualTo("fsdp");
+    // A status written before the strategy existed renders the default.
+    assertThat(
+            JSON.readTree(JobConfigRenderer.renderJson(job, "trainer:1", "nvidia-l4", 1, null))
+                .at("/hardware/strategy")
+                .asText())
+        .isEqualTo("ddp");
+    ObjectNode bad = (ObjectNode) JSON.readTree(json);
+    ((ObjectNode) bad.get("hardware")).put("strategy", "zero3");
+    assertThat(validate(bad.toString()))
+        .extracting(ValidationMessage::getMessage)
+        .anySatisfy(m -> assertThat(m).contains("strategy"));
+    // Configs without the field (written for local runs, or by an older operator) stay valid.
+    ObjectNode old = (ObjectNode) JSON.readTree(json);
+    ((ObjectNode) old.get("hardware")).remove("strategy");
+    assertThat(validate(old.toString())).isEmpty();
   }
 
   @Test

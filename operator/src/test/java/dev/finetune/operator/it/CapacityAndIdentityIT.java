@@ -87,6 +87,8 @@ class CapacityAndIdentityIT {
     job.getSpec().output = "gs://" + bucket + "/runs/" + name + "/";
     job.getSpec().hardware.accelerator = HardwareSpec.Accelerator.NVIDIA_H100_80GB;
     job.getSpec().hardware.count = 8;
+    // The size of the model, so that checking 8 GPUs against it reads nothing from the Hub.
+    job.getSpec().model.parameters = "1B";
     job.getSpec().hardware.spot = true;
     job.getSpec().hardware.provisioning = HardwareSpec.Provisioning.MANAGED;
     return job;

@@ -400,6 +400,40 @@ class TrainingFlowIT {
   }
 
   @Test
+  void aModelOnlyAllEightGpusHoldTogetherIsShardedWithFsdp() throws Exception {
+    FineTuneJob j = job("sharded");
+    j.getSpec().model.source = "/models/llama-3-70b";
+    j.getSpec().model.parameters = "70B";
+    j.getSpec().hardware.accelerator = HardwareSpec.Accelerator.NVIDIA_H100_80GB;
+    j.getSpec().hardware.count = 8;
+    j.getSpec().hardware.spot = false;
+    create(j);
+    FineTuneJob trained = awaitTrained("sharded");
+    // As the API server stored it: the strategy survives the CRD schema.
+    assertThat(trained.getStatus().hardware.strategy).isEqualTo("fsdp");
+    assertThat(trained.getStatus().hardware.count).isEqualTo(8);
+    assertThat(trained.getStatus().hardware.reason)
+        .startsWith("requested in spec.hardware.accelerator; 70.0B params")
+        .contains("sharded with FSDP over 8 x nvidia-h100-80gb");
+    ConfigMap cm = client.configMaps().inNamespace(ns).withName("sharded-trainer").get();
+    var cfg = new ObjectMapper().readTree(cm.getData().get("job.json"));
+    assertThat(cfg.at("/hardware/strategy").asText()).isEqualTo("fsdp");
+    assertThat(cfg.at("/hardware/count").asInt()).isEqualTo(8);
+    Job job = client.batch().v1().jobs().inNamespace(ns).withName("sharded-trainer").get();
+    assertThat(
+            job.getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .get(0)
+                .getResources()
+                .getLimits()
+                .get("nvidia.com/gpu"))
+        .isEqualTo(new io.fabric8.kubernetes.api.model.Quantity("8"));
+    assertThat(pods("sharded").get(0).getSpec().getNodeName()).isEqualTo("gpu-h100-0");
+  }
+
+  @Test
   void autoPicksTheCheapestGpuThatFitsAndSaysWhy() {
     FineTuneJob j = job("auto");
     j.getSpec().model.source = "/models/gemma-3-1b-it";

@@ -158,17 +158,16 @@ class SizingTest {
     assertThat(d.count()).as(d.reason()).isEqualTo(count);
     assertThat(d.estimate().totalGiB() * 1.1).isLessThanOrEqualTo(d.accelerator().memoryGiB());
     assertThat(d.poolShape().machineType()).isEqualTo(d.machineType());
+    assertThat(d.strategy()).as(d.reason()).isEqualTo(Strategy.DDP);
   }
 
   @Test
-  void aModelNoSingleGpuHoldsFitsNowhereAndTheMessageSaysWhy() {
-    // The trainer runs several GPUs as DDP replicas, so 70B in bf16 (~140 GB) fits no GPU.
+  void aModelNoSingleGpuHoldsIsShardedInsteadOfRefused() {
+    // 70B in bf16 (~140 GB) fits no GPU as a replica; sharded it does (ShardedSizingTest).
     var p = TrainingParams.of(TrainingMethod.LORA);
-    assertThat(sizer.choose(ModelSize.fromHint("70B"), p, false)).isEmpty();
-    assertThat(AcceleratorSizer.noFitMessage(ModelSize.fromHint("70B"), p))
-        .contains("70")
-        .contains("full replica")
-        .contains("Use QLoRA");
+    SizingDecision d = sizer.choose(ModelSize.fromHint("70B"), p, false).orElseThrow();
+    assertThat(d.strategy()).isEqualTo(Strategy.FSDP);
+    assertThat(d.count()).isEqualTo(8);
   }
 
   @Test

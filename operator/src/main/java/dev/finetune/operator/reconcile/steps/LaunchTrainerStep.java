@@ -37,7 +37,7 @@ public final class LaunchTrainerStep implements Step {
       Ownership.Created cm =
           Ownership.create(
               ctx.client(),
-              TrainerConfigMap.desired(ctx.job(), image, hw.accelerator, hw.count),
+              TrainerConfigMap.desired(ctx.job(), image, hw.accelerator, hw.count, hw.strategy),
               ctx.job());
       if (cm instanceof Ownership.NameInUse n) {
         return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
