@@ -51,7 +51,7 @@ public final class AcceleratorSizer {
   public Optional<SizingDecision> choose(
       ModelSize model, TrainingParams p, boolean spot, int minGpus) {
     SizingDecision best = cheapest(model, p, spot, minGpus, Strategy.DDP);
-    if (best == null) {
+    if (best == null && shardable(p)) {
       best = cheapest(model, p, spot, Math.max(2, minGpus), Strategy.FSDP);
     }
     return Optional.ofNullable(best);
@@ -109,7 +109,7 @@ public final class AcceleratorSizer {
               replicaReason(model, p, a, count, ddp),
               Strategy.DDP));
     }
-    if (count >= 2) {
+    if (count >= 2 && shardable(p)) {
       MemoryEstimate fsdp = MemoryEstimator.sharded(model, p, count);
       if (fits(fsdp, a)) {
         return Optional.of(
@@ -148,23 +148,22 @@ public final class AcceleratorSizer {
   private static String namedShardedReason(
       ModelSize model, TrainingParams p, Accelerator a, int count, MemoryEstimate fsdp) {
     return String.format(
-            Locale.ROOT,
-            "%s params%s, %s needs ~%.1f GiB"
-                + " on one GPU, more than one %s (%d GB) holds; sharded with FSDP over"
-                + " %d x %s it needs ~%.1f GiB per GPU (%s) at batch %d x %d tokens",
-            formatParams(model.params()),
-            model.exact() ? "" : " (architecture assumed)",
-            p.method().label(),
-            MemoryEstimator.estimate(model, p, 1).totalGiB(),
-            a.id(),
-            a.nominalGb(),
-            count,
-            a.id(),
-            fsdp.totalGiB(),
-            fsdp.breakdown(),
-            p.microBatchSize(),
-            p.seqLen())
-        + qloraNote(p);
+        Locale.ROOT,
+        "%s params%s, %s needs ~%.1f GiB"
+            + " on one GPU, more than one %s (%d GB) holds; sharded with FSDP over"
+            + " %d x %s it needs ~%.1f GiB per GPU (%s) at batch %d x %d tokens",
+        formatParams(model.params()),
+        model.exact() ? "" : " (architecture assumed)",
+        p.method().label(),
+        MemoryEstimator.estimate(model, p, 1).totalGiB(),
+        a.id(),
+        a.nominalGb(),
+        count,
+        a.id(),
+        fsdp.totalGiB(),
+        fsdp.breakdown(),
+        p.microBatchSize(),
+        p.seqLen());
   }
 
   /** Message for when {@link #check} finds that {@code count} x {@code a} cannot hold the job. */
@@ -172,7 +171,7 @@ public final class AcceleratorSizer {
       ModelSize model, TrainingParams p, Accelerator a, int count, boolean spot) {
     MemoryEstimate one = MemoryEstimator.estimate(model, p, 1);
     String sharded =
-        count >= 2
+        count >= 2 && shardable(p)
             ? String.format(
                 Locale.ROOT,
                 " and ~%.1f GiB per GPU sharded with FSDP over %d",
@@ -203,6 +202,18 @@ public final class AcceleratorSizer {
   /** Message for when {@link #choose} finds nothing. */
   public static String noFitMessage(ModelSize model, TrainingParams p) {
     MemoryEstimate one = MemoryEstimator.estimate(model, p, 1);
+    if (!shardable(p)) {
+      return String.format(
+          Locale.ROOT,
+          "%s params, %s needs ~%.1f GiB per GPU (%s), more than any accelerator offered has, and"
+              + " QLoRA is not sharded across GPUs (its 4-bit weights are quantized on the GPU as"
+              + " they load). Use lora, which FSDP shards over 2, 4 or 8 GPUs, a shorter sequence"
+              + " or a smaller batch.",
+          formatParams(model.params()),
+          p.method().label(),
+          one.totalGiB(),
+          one.breakdown());
+    }
     MemoryEstimate eight = MemoryEstimator.sharded(model, p, MAX_GPUS);
     return String.format(
         Locale.ROOT,
@@ -289,35 +300,35 @@ public final class AcceleratorSizer {
       double price,
       boolean spot) {
     return String.format(
-            Locale.ROOT,
-            "%s params%s, %s needs ~%.1f GiB on one GPU, more than any GPU offered holds; sharded"
-                + " with FSDP over %d x %s it needs ~%.1f GiB per GPU (%s) at batch %d x %d"
-                + " tokens; cheapest fit: %dx %s (%d GB) on %s at $%.2f/h %s",
-            formatParams(model.params()),
-            model.exact() ? "" : " (architecture assumed)",
-            p.method().label(),
-            MemoryEstimator.estimate(model, p, 1).totalGiB(),
-            n,
-            a.id(),
-            e.totalGiB(),
-            e.breakdown(),
-            p.microBatchSize(),
-            p.seqLen(),
-            n,
-            a.id(),
-            a.nominalGb(),
-            a.machineType(n),
-            price,
-            spot ? "spot" : "on-demand")
-        + qloraNote(p);
+        Locale.ROOT,
+        "%s params%s, %s needs ~%.1f GiB on one GPU, more than any GPU offered holds; sharded"
+            + " with FSDP over %d x %s it needs ~%.1f GiB per GPU (%s) at batch %d x %d"
+            + " tokens; cheapest fit: %dx %s (%d GB) on %s at $%.2f/h %s",
+        formatParams(model.params()),
+        model.exact() ? "" : " (architecture assumed)",
+        p.method().label(),
+        MemoryEstimator.estimate(model, p, 1).totalGiB(),
+        n,
+        a.id(),
+        e.totalGiB(),
+        e.breakdown(),
+        p.microBatchSize(),
+        p.seqLen(),
+        n,
+        a.id(),
+        a.nominalGb(),
+        a.machineType(n),
+        price,
+        spot ? "spot" : "on-demand");
   }
 
-  /** FSDP can shard 4-bit weights only when the trainer stores them in a float type. */
-  private static String qloraNote(TrainingParams p) {
-    return p.method() == TrainingMethod.QLORA
-        ? "; QLoRA with FSDP needs the trainer to store the 4-bit weights as bf16"
-            + " (bnb_4bit_quant_storage) so that FSDP can shard them"
-        : "";
+  /**
+   * Whether the trainer shards this method with FSDP. It does not shard QLoRA: its 4-bit weights
+   * are quantized on the GPU while they load, which FSDP's load-then-shard cannot do (the trainer
+   * refuses qlora with fsdp), so QLoRA is sized as replicas only.
+   */
+  static boolean shardable(TrainingParams p) {
+    return p.method() != TrainingMethod.QLORA;
   }
 
   /** 6738415616 -> {@code 6.7B}; 268000000 -> {@code 268M}. */

@@ -197,14 +197,16 @@ class ShardedSizingTest {
   }
 
   @Test
-  void shardedQloraSaysWhatTheTrainerMustSupport() {
-    // 200B in 4 bits (~100 GiB) fits no single GPU either.
-    SizingDecision d =
-        sizer
-            .choose(ModelSize.fromHint("200B"), TrainingParams.of(TrainingMethod.QLORA), false)
-            .orElseThrow();
-    assertThat(d.strategy()).isEqualTo(Strategy.FSDP);
-    assertThat(d.reason()).contains("bnb_4bit_quant_storage");
+  void qloraIsNeverShardedBecauseTheTrainerCannotShardItsFourBitWeights() {
+    // 200B in 4 bits (~100 GiB) fits no single GPU; the trainer refuses qlora with fsdp (exit 2),
+    // so sizing must not hand it 8 GPUs as fsdp.
+    TrainingParams q = TrainingParams.of(TrainingMethod.QLORA);
+    assertThat(sizer.choose(ModelSize.fromHint("200B"), q, false)).isEmpty();
+    assertThat(AcceleratorSizer.noFitMessage(ModelSize.fromHint("200B"), q))
+        .contains("QLoRA is not sharded")
+        .contains("Use lora");
+    assertThat(sizer.check(ModelSize.fromHint("200B"), q, Accelerator.NVIDIA_H100_80GB, 8, false))
+        .isEmpty();
   }
 
   @Test
