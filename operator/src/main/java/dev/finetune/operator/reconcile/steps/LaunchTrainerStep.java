@@ -2,6 +2,7 @@ package dev.finetune.operator.reconcile.steps;
 
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.HardwareStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
+import dev.finetune.operator.capacity.CapacityPlacement;
 import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.children.TrainerConfigMap;
 import dev.finetune.operator.children.TrainerJob;
@@ -26,21 +27,14 @@ public final class LaunchTrainerStep implements Step {
     return "launch-trainer";
   }
 
-  @Override
-  public StepResult run(JobContext ctx) {
+  /**
+   * The trainer Job for this job: placement from status.hardware, and for computeClass and
+   * flexStart the changes of {@link CapacityPlacement}.
+   */
+  static Job desiredJob(JobContext ctx) {
     HardwareStatus hw = ctx.status().hardware;
     String image = ctx.config().trainerImage();
     String gcs = ctx.config().storageEmulatorHost().orElse(null);
-    if (ctx.secondary(ConfigMap.class).isEmpty()) {
-      Ownership.Created cm =
-          Ownership.create(
-              ctx.client(),
-              TrainerConfigMap.desired(ctx.job(), image, hw.accelerator, hw.count),
-              ctx.job());
-      if (cm instanceof Ownership.NameInUse n) {
-        return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
-      }
-    }
     TrainerJob.Placement placement =
         new TrainerJob.Placement(
             hw.accelerator, hw.count, Boolean.TRUE.equals(hw.spot), hw.nodePool);
@@ -54,6 +48,24 @@ public final class LaunchTrainerStep implements Step {
             ctx.config().trainerAllowCpu(),
             TrainerJob.PodSettings.of(
                 placement, ctx.config().trainerPod(), ctx.config().nodePools().diskSizeGb()));
+    return CapacityPlacement.apply(ctx.job(), job, hw.computeClass);
+  }
+
+  @Override
+  public StepResult run(JobContext ctx) {
+    HardwareStatus hw = ctx.status().hardware;
+    String image = ctx.config().trainerImage();
+    if (ctx.secondary(ConfigMap.class).isEmpty()) {
+      Ownership.Created cm =
+          Ownership.create(
+              ctx.client(),
+              TrainerConfigMap.desired(ctx.job(), image, hw.accelerator, hw.count),
+              ctx.job());
+      if (cm instanceof Ownership.NameInUse n) {
+        return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
+      }
+    }
+    Job job = desiredJob(ctx);
     if (Ownership.create(ctx.client(), job, ctx.job()) instanceof Ownership.NameInUse n) {
       return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
     }
