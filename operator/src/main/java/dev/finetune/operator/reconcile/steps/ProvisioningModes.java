@@ -186,11 +186,9 @@ final class ProvisioningModes {
     FlexStart.State state = FlexStart.state(pr, started || !suspended);
     if (state instanceof FlexStart.Ended e) {
       String reason =
-          switch (e.condition()) {
-            case "CapacityRevoked" -> CAPACITY_REVOKED;
-            case "BookingExpired" -> BOOKING_EXPIRED;
-            default -> PROVISIONING_FAILED;
-          };
+          "CapacityRevoked".equals(e.condition())
+              ? CAPACITY_REVOKED
+              : "BookingExpired".equals(e.condition()) ? BOOKING_EXPIRED : PROVISIONING_FAILED;
       return Optional.of(
           ctx.fail(
               Conditions.CAPACITY_READY,
