@@ -91,6 +91,13 @@ class ComputeClassAndFlexStartIT {
   @AfterAll
   static void tearDown() {
     if (operator != null) {
+      // Deleted while the operator runs, so that their finalizers go and nothing is left behind.
+      client.resources(FineTuneJob.class).inNamespace(ns).delete();
+      await()
+          .atMost(WAIT)
+          .until(
+              () ->
+                  client.resources(FineTuneJob.class).inNamespace(ns).list().getItems().isEmpty());
       operator.close();
     }
     for (String n : nodes) {
