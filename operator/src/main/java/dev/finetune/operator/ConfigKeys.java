@@ -24,7 +24,7 @@ public final class ConfigKeys {
   static final Pattern ZONE = Pattern.compile("[a-z]+-[a-z]+[0-9]+-[a-z]");
   static final Pattern RESERVATION = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Pattern PRICE_KEY =
-      Pattern.compile("(?:price\\.)?([a-z0-9-]+)\\.(gpu|vm)\\.(ondemand|spot)");
+      Pattern.compile("(?:price\\.)?([a-z0-9-]+)\\.(gpu|vm)\\.(ondemand|spot|flexstart)");
 
   private ConfigKeys() {}
 
@@ -209,7 +209,7 @@ public final class ConfigKeys {
           bad(
               key,
               e,
-              "expected a key like <accelerator>.(gpu|vm).(ondemand|spot), e.g."
+              "expected a key like <accelerator>.(gpu|vm).(ondemand|spot|flexstart), e.g."
                   + " nvidia-l4.gpu.spot");
           continue;
         }
@@ -233,6 +233,22 @@ public final class ConfigKeys {
         out.put(k, value);
       }
       return Map.copyOf(out);
+    }
+
+    /** The ComputeClass priority list: reservation:NAME, spot, on-demand, flex-start. */
+    List<dev.finetune.operator.capacity.CapacityPriority> priorities(String key, String def) {
+      String v = string(key, def);
+      try {
+        return dev.finetune.operator.capacity.CapacityPriority.parseList(v);
+      } catch (IllegalArgumentException e) {
+        bad(
+            key,
+            v,
+            "expected a comma separated list of reservation:NAME, spot, on-demand, flex-start"
+                + " (such as reservation:l4-team,spot,on-demand,flex-start): "
+                + e.getMessage());
+        return dev.finetune.operator.capacity.CapacityPriority.parseList(def);
+      }
     }
 
     private static List<String> acceleratorIds() {

@@ -32,6 +32,9 @@ import java.util.Set;
  *     (FINETUNE_TRAINER_*)
  * @param priceOverrides GPU price overrides, keys like {@code nvidia-l4.gpu.spot} (FINETUNE_PRICES:
  *     {@code key=value} entries separated by commas or new lines)
+ * @param computeClassPriorities what the ComputeClass of hardware.provisioning computeClass tries,
+ *     in order (FINETUNE_COMPUTE_CLASS_PRIORITIES: comma separated {@code reservation:NAME}, {@code
+ *     spot}, {@code on-demand}, {@code flex-start}; default {@code spot,on-demand,flex-start})
  * @see ConfigKeys for every key, its default and what it accepts
  */
 public record OperatorConfig(
@@ -52,7 +55,8 @@ public record OperatorConfig(
     boolean trainerAllowCpu,
     NodePools nodePools,
     TrainerPod trainerPod,
-    Map<String, String> priceOverrides) {
+    Map<String, String> priceOverrides,
+    java.util.List<dev.finetune.operator.capacity.CapacityPriority> computeClassPriorities) {
 
   public static final String DEFAULT_TRAINER_IMAGE = "ghcr.io/finetune-dev/trainer:0.1.0";
 
@@ -83,7 +87,10 @@ public record OperatorConfig(
             r.bool("FINETUNE_TRAINER_ALLOW_CPU", false),
             NodePools.read(r),
             TrainerPod.read(r),
-            r.prices("FINETUNE_PRICES"));
+            r.prices("FINETUNE_PRICES"),
+            r.priorities(
+                "FINETUNE_COMPUTE_CLASS_PRIORITIES",
+                dev.finetune.operator.capacity.CapacityPriority.DEFAULT));
     r.check();
     return config;
   }

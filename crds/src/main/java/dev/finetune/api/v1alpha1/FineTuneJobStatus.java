@@ -122,6 +122,28 @@ public class FineTuneJobStatus {
         "How the trainer uses the GPUs: ddp (every GPU holds the whole model) or fsdp (the weights"
             + " are sharded over the GPUs, for a model no single GPU holds).")
     public String strategy;
+
+    @JsonPropertyDescription(
+        "The capacity the trainer actually got, read from the labels of the node its pod runs"
+            + " on: spot (cloud.google.com/gke-spot), reservation"
+            + " (cloud.google.com/reservation-name), flex-start (cloud.google.com/gke-flex-start),"
+            + " else on-demand. The cost is priced at this capacity.")
+    public String capacity;
+
+    @JsonPropertyDescription("The Compute Engine reservation the trainer's node consumes, if any.")
+    public String reservation;
+
+    @JsonPropertyDescription("The node the trainer pod runs (or last ran) on.")
+    public String node;
+
+    @JsonPropertyDescription(
+        "The GKE ComputeClass the trainer pod selects (hardware.provisioning: computeClass).")
+    public String computeClass;
+
+    @JsonPropertyDescription(
+        "The ProvisioningRequest (autoscaling.x-k8s.io/v1) asking Dynamic Workload Scheduler for"
+            + " the trainer's nodes (hardware.provisioning: flexStart).")
+    public String provisioningRequest;
   }
 
   /** Trainer progress. */

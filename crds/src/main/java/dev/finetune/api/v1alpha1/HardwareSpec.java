@@ -50,7 +50,14 @@ public class HardwareSpec {
   @JsonPropertyDescription(
       "managed: the operator keeps one GKE node pool per shape, scaled from zero. existing: use"
           + " node pools you created, labelled cloud.google.com/gke-accelerator. autoprovision:"
-          + " rely on GKE node auto-provisioning or Autopilot.")
+          + " rely on GKE node auto-provisioning or Autopilot. computeClass: a GKE ComputeClass"
+          + " for this shape whose priority list (reservations, spot, on-demand, flex-start) the"
+          + " cluster admin sets in the operator's configuration; spot is then decided by that"
+          + " list, not by hardware.spot. flexStart: Dynamic Workload Scheduler (a"
+          + " ProvisioningRequest of class queued-provisioning.gke.io); the trainer Job waits"
+          + " suspended until GKE has provisioned all its nodes, runs for at most maxRuntime on"
+          + " flex-start VMs, and hardware.spot is not used. With spec.queue, Kueue makes the"
+          + " ProvisioningRequest and admits the Job instead.")
   public Provisioning provisioning;
 
   @Default("24h")
@@ -104,6 +111,10 @@ public class HardwareSpec {
     @JsonProperty("existing")
     EXISTING,
     @JsonProperty("autoprovision")
-    AUTOPROVISION
+    AUTOPROVISION,
+    @JsonProperty("computeClass")
+    COMPUTE_CLASS,
+    @JsonProperty("flexStart")
+    FLEX_START
   }
 }

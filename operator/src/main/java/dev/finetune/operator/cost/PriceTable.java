@@ -15,13 +15,57 @@ import java.util.Map;
  * prices move daily and vary by region. They are used for choosing the cheapest fit and for rough
  * cost reports only; override them per cluster (see {@link #withOverrides}) for billing-grade
  * numbers. docs/gcp-permissions.md repeats the table.
+ *
+ * <p>Flex-start (Dynamic Workload Scheduler) VMs are billed at Dynamic Workload Scheduler prices,
+ * which https://cloud.google.com/products/dws/pricing gives as up to 53% below on-demand for GPUs,
+ * vCPUs and memory; the defaults take the full 53% ({@link #FLEX_START_FACTOR} of the on-demand
+ * price). A node that consumes a reservation is priced as on-demand (the reservation is paid at
+ * on-demand rates whether used or not, less any committed-use discount).
  */
 public final class PriceTable {
 
+  /** Flex-start price as a share of the on-demand price (DWS: up to 53% off). */
+  public static final double FLEX_START_FACTOR = 0.47;
+
   /** USD per GPU-hour. */
-  public record Price(double gpuOnDemand, double gpuSpot, double vmOnDemand, double vmSpot) {
+  public record Price(
+      double gpuOnDemand,
+      double gpuSpot,
+      double vmOnDemand,
+      double vmSpot,
+      double gpuFlexStart,
+      double vmFlexStart) {
+    /** On-demand and Spot prices; flex-start at {@link #FLEX_START_FACTOR} of on-demand. */
+    public Price(double gpuOnDemand, double gpuSpot, double vmOnDemand, double vmSpot) {
+      this(
+          gpuOnDemand,
+          gpuSpot,
+          vmOnDemand,
+          vmSpot,
+          round(gpuOnDemand * FLEX_START_FACTOR),
+          round(vmOnDemand * FLEX_START_FACTOR));
+    }
+
     public double perGpuHour(boolean spot) {
       return spot ? gpuSpot + vmSpot : gpuOnDemand + vmOnDemand;
+    }
+
+    /**
+     * The price of the capacity a node is: {@code spot}, {@code flex-start}, else ({@code
+     * on-demand}, {@code reservation}, unknown) on-demand.
+     */
+    public double perGpuHour(String capacity) {
+      if ("spot".equals(capacity)) {
+        return gpuSpot + vmSpot;
+      }
+      if ("flex-start".equals(capacity)) {
+        return gpuFlexStart + vmFlexStart;
+      }
+      return gpuOnDemand + vmOnDemand;
+    }
+
+    private static double round(double usd) {
+      return Math.round(usd * 10000.0) / 10000.0;
     }
   }
 
@@ -58,9 +102,10 @@ public final class PriceTable {
   /**
    * A copy with prices replaced from a map such as a ConfigMap's data. Keys: {@code
    * <accelerator>.gpu.ondemand}, {@code <accelerator>.gpu.spot}, {@code <accelerator>.vm.ondemand},
-   * {@code <accelerator>.vm.spot}, optionally prefixed with {@code price.}; {@code <accelerator>}
-   * is a GKE accelerator type such as {@code nvidia-l4}. Values are USD per GPU-hour. Other keys
-   * are ignored.
+   * {@code <accelerator>.vm.spot}, {@code <accelerator>.gpu.flexstart}, {@code
+   * <accelerator>.vm.flexstart}, optionally prefixed with {@code price.}; {@code <accelerator>} is
+   * a GKE accelerator type such as {@code nvidia-l4}. Values are USD per GPU-hour. Other keys are
+   * ignored.
    *
    * @throws IllegalArgumentException for a known key with a value that is not a non-negative number
    */
@@ -96,10 +141,34 @@ public final class PriceTable {
       m.put(
           a,
           switch (which) {
-            case "gpu.ondemand" -> new Price(v, p.gpuSpot(), p.vmOnDemand(), p.vmSpot());
-            case "gpu.spot" -> new Price(p.gpuOnDemand(), v, p.vmOnDemand(), p.vmSpot());
-            case "vm.ondemand" -> new Price(p.gpuOnDemand(), p.gpuSpot(), v, p.vmSpot());
-            case "vm.spot" -> new Price(p.gpuOnDemand(), p.gpuSpot(), p.vmOnDemand(), v);
+            case "gpu.ondemand" ->
+                new Price(
+                    v, p.gpuSpot(), p.vmOnDemand(), p.vmSpot(), p.gpuFlexStart(), p.vmFlexStart());
+            case "gpu.spot" ->
+                new Price(
+                    p.gpuOnDemand(),
+                    v,
+                    p.vmOnDemand(),
+                    p.vmSpot(),
+                    p.gpuFlexStart(),
+                    p.vmFlexStart());
+            case "vm.ondemand" ->
+                new Price(
+                    p.gpuOnDemand(), p.gpuSpot(), v, p.vmSpot(), p.gpuFlexStart(), p.vmFlexStart());
+            case "vm.spot" ->
+                new Price(
+                    p.gpuOnDemand(),
+                    p.gpuSpot(),
+                    p.vmOnDemand(),
+                    v,
+                    p.gpuFlexStart(),
+                    p.vmFlexStart());
+            case "gpu.flexstart" ->
+                new Price(
+                    p.gpuOnDemand(), p.gpuSpot(), p.vmOnDemand(), p.vmSpot(), v, p.vmFlexStart());
+            case "vm.flexstart" ->
+                new Price(
+                    p.gpuOnDemand(), p.gpuSpot(), p.vmOnDemand(), p.vmSpot(), p.gpuFlexStart(), v);
             default -> p;
           });
     }

@@ -85,10 +85,13 @@ final class JobEvents {
     Optional<Condition> capacity =
         Conditions.get(status, Conditions.CAPACITY_READY)
             .filter(c -> Conditions.FALSE.equals(c.getStatus()))
-            .filter(c -> "WaitingForCapacity".equals(c.getReason()));
+            .filter(
+                c ->
+                    "WaitingForCapacity".equals(c.getReason())
+                        || "WaitingForProvisioning".equals(c.getReason()));
     if (capacity.isPresent()) {
       String m = status.message == null ? capacity.get().getMessage() : status.message;
-      return Optional.of(new Wait("capacity", "WaitingForCapacity", m));
+      return Optional.of(new Wait("capacity", capacity.get().getReason(), m));
     }
     // Waiting for IAM is a retry while provisioning (IAM unreachable, a concurrent edit, no
     // client yet); the call in flight (Granting, in progress) is not, nor a released grant.

@@ -28,6 +28,25 @@ class CostTest {
   }
 
   @Test
+  void flexStartIsPricedBetweenSpotAndOnDemandAndReservationsAsOnDemand() {
+    for (Accelerator a : Accelerator.values()) {
+      PriceTable.Price p = PriceTable.defaults().price(a);
+      assertThat(p.perGpuHour("flex-start"))
+          .as(a.id())
+          .isCloseTo(p.perGpuHour(false) * PriceTable.FLEX_START_FACTOR, within(0.001))
+          .isLessThan(p.perGpuHour("on-demand"));
+      assertThat(p.perGpuHour("spot")).isEqualTo(p.perGpuHour(true));
+      assertThat(p.perGpuHour("reservation")).isEqualTo(p.perGpuHour(false));
+    }
+    PriceTable t =
+        PriceTable.defaults()
+            .withOverrides(
+                Map.of("nvidia-l4.gpu.flexstart", "0.3", "nvidia-l4.vm.flexstart", "0.1"));
+    assertThat(t.price(Accelerator.NVIDIA_L4).perGpuHour("flex-start"))
+        .isCloseTo(0.4, within(1e-9));
+  }
+
+  @Test
   void overridesReplaceSelectedPrices() {
     PriceTable t =
         PriceTable.defaults()

@@ -11,7 +11,8 @@ import dev.finetune.operator.reconcile.ports.Capacity;
 
 /**
  * Provisioning (3/3): GPU nodes the trainer can land on. existing and autoprovision need only the
- * pod's selectors and tolerations; managed keeps one GKE node pool per shape.
+ * pod's selectors and tolerations; managed keeps one GKE node pool per shape; computeClass applies
+ * a GKE ComputeClass of the shape; flexStart asks for the nodes with a ProvisioningRequest.
  */
 public final class EnsureCapacityStep implements Step {
   private final Capacity capacity;
@@ -46,6 +47,29 @@ public final class EnsureCapacityStep implements Step {
             "GKE node auto-provisioning creates "
                 + status.accelerator
                 + " nodes when the trainer pod is pending");
+      }
+      case COMPUTE_CLASS -> {
+        return ProvisioningModes.computeClass(ctx)
+            .orElseGet(
+                () ->
+                    ready(
+                        ctx,
+                        ProvisioningModes.COMPUTE_CLASS_APPLIED,
+                        ProvisioningModes.computeClassMessage(ctx)));
+      }
+      case FLEX_START -> {
+        return ProvisioningModes.requestCapacity(ctx)
+            .orElseGet(
+                () ->
+                    requested(
+                        ctx,
+                        dev.finetune.operator.capacity.CapacityPlacement.queuedByKueue(ctx.job())
+                            ? "Kueue's ProvisioningRequest admission check asks Dynamic Workload"
+                                + " Scheduler for the trainer's nodes"
+                            : "ProvisioningRequest "
+                                + ctx.status().hardware.provisioningRequest
+                                + " created; the trainer Job waits suspended until it is"
+                                + " provisioned"));
       }
       default -> {
         int attempt = attempt(ctx);
@@ -90,6 +114,22 @@ public final class EnsureCapacityStep implements Step {
                 (int)
                     Math.min(20, 1 + java.time.Duration.between(since, ctx.now()).toSeconds() / 30))
         .orElse(0);
+  }
+
+  /**
+   * flexStart: the nodes are asked for, not there yet. CapacityReady stays False until the request
+   * is provisioned; the trainer Job is created (suspended) meanwhile.
+   */
+  private static StepResult requested(JobContext ctx, String message) {
+    ctx.condition(
+        Conditions.CAPACITY_READY,
+        Conditions.FALSE,
+        ProvisioningModes.PROVISIONING_REQUESTED,
+        message);
+    ctx.condition(
+        Conditions.READY, Conditions.FALSE, "Training", "creating the suspended trainer Job");
+    ctx.phase(Phase.Training, message);
+    return StepResult.proceed();
   }
 
   private static StepResult ready(JobContext ctx, String reason, String message) {

@@ -2,6 +2,7 @@ package dev.finetune.operator.reconcile.steps;
 
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.HardwareStatus;
 import dev.finetune.api.v1alpha1.FineTuneJobStatus.TrainingStatus;
+import dev.finetune.operator.capacity.CapacityPlacement;
 import dev.finetune.operator.children.Ownership;
 import dev.finetune.operator.children.TrainerConfigMap;
 import dev.finetune.operator.children.TrainerJob;
@@ -28,11 +29,34 @@ public final class LaunchTrainerStep implements Step {
     return "launch-trainer";
   }
 
+  /**
+   * The trainer Job for this job: placement from status.hardware, and for computeClass and
+   * flexStart the changes of {@link CapacityPlacement}.
+   */
+  static Job desiredJob(JobContext ctx) {
+    HardwareStatus hw = ctx.status().hardware;
+    String image = ctx.config().trainerImage();
+    String gcs = ctx.config().storageEmulatorHost().orElse(null);
+    TrainerJob.Placement placement =
+        new TrainerJob.Placement(
+            hw.accelerator, hw.count, Boolean.TRUE.equals(hw.spot), hw.nodePool);
+    Job job =
+        TrainerJob.desired(
+            ctx.job(),
+            image,
+            placement,
+            ctx.config().trainerBackoffLimit(),
+            gcs,
+            ctx.config().trainerAllowCpu(),
+            TrainerJob.PodSettings.of(
+                placement, ctx.config().trainerPod(), ctx.config().nodePools().diskSizeGb()));
+    return CapacityPlacement.apply(ctx.job(), job, hw.computeClass);
+  }
+
   @Override
   public StepResult run(JobContext ctx) {
     HardwareStatus hw = ctx.status().hardware;
     String image = ctx.config().trainerImage();
-    String gcs = ctx.config().storageEmulatorHost().orElse(null);
     if (ctx.secondary(ConfigMap.class).isEmpty()) {
       Ownership.Created cm =
           Ownership.create(
@@ -47,19 +71,7 @@ public final class LaunchTrainerStep implements Step {
     if (service instanceof Ownership.NameInUse n) {
       return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
     }
-    TrainerJob.Placement placement =
-        new TrainerJob.Placement(
-            hw.accelerator, hw.count, Boolean.TRUE.equals(hw.spot), hw.nodePool);
-    Job job =
-        TrainerJob.desired(
-            ctx.job(),
-            image,
-            placement,
-            ctx.config().trainerBackoffLimit(),
-            gcs,
-            ctx.config().trainerAllowCpu(),
-            TrainerJob.PodSettings.of(
-                placement, ctx.config().trainerPod(), ctx.config().nodePools().diskSizeGb()));
+    Job job = desiredJob(ctx);
     if (Ownership.create(ctx.client(), job, ctx.job()) instanceof Ownership.NameInUse n) {
       return ctx.fail(Conditions.TRAINING_COMPLETE, NAME_IN_USE, n.message());
     }

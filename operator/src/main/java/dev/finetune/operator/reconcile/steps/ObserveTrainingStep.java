@@ -70,6 +70,7 @@ public final class ObserveTrainingStep implements Step {
     int nodes = TrainerJob.nodes(ctx.job());
     t.nodesRunning = nodes > 1 ? running(pods) + "/" + nodes : null;
     progress.latest(ctx.job()).ifPresent(p -> apply(t, p, ctx.now()));
+    recordCapacity(ctx, hw, pods);
     ctx.status().cost =
         cost(t.gpuSeconds + TrainingCounters.runningGpuSeconds(pods, gpus, ctx.now()), hw, prices);
 
@@ -96,6 +97,14 @@ public final class ObserveTrainingStep implements Step {
       return ctx.fail(Conditions.TRAINING_COMPLETE, "Trainer" + reason, message);
     }
 
+    if (dev.finetune.operator.capacity.CapacityPlacement.mode(ctx.job())
+        == dev.finetune.api.v1alpha1.HardwareSpec.Provisioning.FLEX_START) {
+      Optional<StepResult> gated =
+          ProvisioningModes.gate(ctx, job, t.attempts != null && t.attempts > 0);
+      if (gated.isPresent()) {
+        return gated.get();
+      }
+    }
     String state = describe(pods, t);
     if (unschedulable(pods) && managed(ctx)) {
       // The pool may have gone (deleted by hand, or by an idle collector that raced the job):
@@ -125,7 +134,40 @@ public final class ObserveTrainingStep implements Step {
         .count();
   }
 
-  /** GPU hours and price from the monotonic GPU-seconds (preempted pods too: they were paid). */
+  /**
+   * The capacity the trainer got, from the labels of the node its newest pod was scheduled to
+   * (spot, reservation, flex-start or on-demand). The node is read once per node, not per poll.
+   */
+  static void recordCapacity(JobContext ctx, HardwareStatus hw, Set<Pod> pods) {
+    if (hw == null) {
+      return;
+    }
+    Optional<String> node =
+        pods.stream()
+            .filter(p -> p.getSpec() != null && p.getSpec().getNodeName() != null)
+            .max(
+                Comparator.comparing(
+                    (Pod p) -> p.getMetadata().getCreationTimestamp(),
+                    Comparator.nullsFirst(Comparator.naturalOrder())))
+            .map(p -> p.getSpec().getNodeName());
+    if (node.isEmpty() || node.get().equals(hw.node)) {
+      return;
+    }
+    io.fabric8.kubernetes.api.model.Node n = ctx.client().nodes().withName(node.get()).get();
+    if (n == null) {
+      return;
+    }
+    var c = dev.finetune.operator.capacity.NodeCapacity.of(n.getMetadata().getLabels());
+    hw.node = node.get();
+    hw.capacity = c.kind();
+    hw.reservation = c.reservation();
+  }
+
+  /**
+   * GPU hours and price from the monotonic GPU-seconds (preempted pods too: they were paid), at the
+   * price of the capacity the trainer got (status.hardware.capacity; before a node is known, at
+   * spot or on-demand as asked).
+   */
   static CostStatus cost(double gpuSeconds, HardwareStatus hw, PriceTable prices) {
     if (hw == null || hw.accelerator == null) {
       return null;
@@ -136,9 +178,11 @@ public final class ObserveTrainingStep implements Step {
     c.estimatedUsd =
         Math.round(
                 gpuHours
-                    * prices
-                        .price(Accelerator.fromId(hw.accelerator))
-                        .perGpuHour(Boolean.TRUE.equals(hw.spot))
+                    * (hw.capacity != null
+                        ? prices.price(Accelerator.fromId(hw.accelerator)).perGpuHour(hw.capacity)
+                        : prices
+                            .price(Accelerator.fromId(hw.accelerator))
+                            .perGpuHour(Boolean.TRUE.equals(hw.spot)))
                     * 100.0)
             / 100.0;
     return c;
