@@ -55,6 +55,9 @@ public final class ObserveTrainingStep implements Step {
       return new LaunchTrainerStep().run(ctx);
     }
     Job job = maybeJob.get();
+    if (TrainerJob.queue(ctx.job()) != null && TrainerJob.suspended(job)) {
+      return QueueAdmission.preempted(ctx, job);
+    }
     Set<Pod> pods = ctx.secondaries(Pod.class);
     TrainingStatus t = ctx.status().training == null ? new TrainingStatus() : ctx.status().training;
     ctx.status().training = t;
