@@ -35,6 +35,7 @@ fi
 
 kubectl="${KUBECTL:-kubectl}"
 "$kubectl" apply --server-side --force-conflicts -f "$cache/crds/" >&2
+"$kubectl" create namespace kueue-system --dry-run=client -o yaml | "$kubectl" apply -f - >&2
 for crd in "$cache"/crds/kueue.x-k8s.io_*.yaml; do
   n="$(basename "$crd" .yaml)"; n="${n#kueue.x-k8s.io_}.kueue.x-k8s.io"
   "$kubectl" wait --for=condition=Established --timeout=60s "crd/$n" >/dev/null
