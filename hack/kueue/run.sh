@@ -15,14 +15,15 @@
 # With internal cert management off, Kueue reads its metrics serving certificate from the fixed
 # path /etc/kueue/metrics/certs and exits without it. Nothing is written to the host's /etc: the
 # manager runs in a private mount namespace in which a copy of /etc, holding that certificate, is
-# mounted over /etc. Ready when http://127.0.0.1:HEALTH_PORT/readyz answers 200.
+# mounted over /etc. Kueue's visibility API server (pending workloads and their positions) is off:
+# it reads its certificate from /visibility and is not needed here. Ready when http://127.0.0.1:HEALTH_PORT/readyz answers 200.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="${1:?usage: run.sh WORKDIR HEALTH_PORT WEBHOOK_PORT VISIBILITY_PORT}"
 health="${2:?health port}"
 webhook="${3:?webhook port}"
 visibility="${4:?visibility port}"
-: "${KUBECONFIG:?KUBECONFIG must name the cluster's kubeconfig}"
+: "${KUBECONFIG:?KUBECONFIG must name the kubeconfig of the cluster}"
 log() { echo "[kueue] $*" >&2; }
 
 cache="$("$here/build.sh")"
@@ -73,4 +74,5 @@ userns=()
 log "starting $cache/bin/kueue (health 127.0.0.1:$health)"
 exec unshare --mount --propagation private "${userns[@]}" \
   sh -c 'mount --bind "$1" /etc && shift && exec "$@"' sh "$work/etc" \
-  "$cache/bin/kueue" --config="$work/config.yaml" --visibility-server-port="$visibility"
+  "$cache/bin/kueue" --config="$work/config.yaml" --visibility-server-port="$visibility" \
+  --feature-gates=VisibilityOnDemand=false
