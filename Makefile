@@ -13,7 +13,7 @@ IT_CLUSTER ?= finetune-it
 
 E2E_ENV := FINETUNE_DEV_NAME=finetune-e2e FINETUNE_NODE_SUBNET=10.213.1 FINETUNE_DEV_GCS_PORT=4444
 
-.PHONY: test java-test install-test trainer-test e2e-test monitoring-test images controlplane crds build dev dev-down fmt
+.PHONY: test java-test install-test trainer-test e2e-test monitoring-test images controlplane kueue crds build dev dev-down fmt
 
 test: monitoring-test java-test install-test trainer-test e2e-test
 
@@ -25,12 +25,16 @@ monitoring-test:
 controlplane:
 	hack/controlplane/build.sh >/dev/null
 
+# The Kueue controller manager for KueueIT, built from its Go module and cached by version.
+kueue:
+	hack/kueue/build.sh >/dev/null
+
 build:
 	$(MVN) -q -DskipTests -DskipITs package
 
 # Unit tests (*Test) and integration tests (*IT) against a real kube-apiserver, scheduler,
 # controller-manager and kwok nodes. The cluster is started once and removed afterwards.
-java-test: controlplane
+java-test: controlplane kueue
 	export ROUGE_PYTHON="$$(hack/rouge-parity/setup.sh 2>/dev/null || true)"; \
 	kubeconfig="$$(hack/cluster.sh up $(IT_CLUSTER))"; \
 	trap 'hack/cluster.sh down $(IT_CLUSTER)' EXIT; \

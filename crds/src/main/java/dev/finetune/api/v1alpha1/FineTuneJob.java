@@ -31,6 +31,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
     jsonPath = ".status.training.progress",
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(
+    name = "Queue",
+    jsonPath = ".status.training.queue.state",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
     name = "ROUGE-L",
     jsonPath = ".status.evaluation.metrics.rougeL.tuned",
     type = AdditionalPrinterColumn.Type.NUMBER)

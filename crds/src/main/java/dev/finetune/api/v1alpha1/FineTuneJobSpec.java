@@ -57,6 +57,18 @@ public class FineTuneJobSpec {
       "Evaluation of the base and the tuned model on held-out data, and the quality gate.")
   public EvaluationSpec evaluation;
 
+  @Size(max = 63)
+  @ValidationRule(
+      value = "self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+      message =
+          "queue must be the name of a Kueue LocalQueue in this namespace: a DNS-1123 label"
+              + " (lowercase letters, digits and '-', at most 63 characters)")
+  @JsonPropertyDescription(
+      "Kueue LocalQueue (in this namespace) that admits the trainer: the trainer Job is created"
+          + " suspended with the label kueue.x-k8s.io/queue-name, and starts when Kueue admits it"
+          + " within the queue's quota. Unset: the trainer starts at once.")
+  public String queue;
+
   @Required
   @Size(max = 1024)
   @ValidationRule(

@@ -198,6 +198,40 @@ public class FineTuneJobStatus {
 
     @JsonPropertyDescription("When the trainer last reported progress (RFC 3339).")
     public String updatedAt;
+
+    @JsonPropertyDescription(
+        "Kueue admission of the trainer Job (spec.queue): queue, state and Kueue's message.")
+    public QueueStatus queue;
+  }
+
+  /** Where the trainer Job stands in Kueue. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class QueueStatus {
+    @JsonPropertyDescription("The LocalQueue of spec.queue.")
+    public String localQueue;
+
+    @JsonPropertyDescription("The ClusterQueue the LocalQueue points to, as Kueue reports it.")
+    public String clusterQueue;
+
+    @JsonPropertyDescription(
+        "Queued (suspended, waiting for quota), Admitted (Kueue let it start), QueueNotFound"
+            + " (no such LocalQueue in the namespace) or KueueNotInstalled.")
+    public String state;
+
+    @JsonPropertyDescription("Kueue's Workload for the trainer Job.")
+    public String workload;
+
+    @JsonPropertyDescription(
+        "Kueue's own words on the Workload (QuotaReserved, Admitted or Evicted condition).")
+    public String message;
+
+    @JsonPropertyDescription(
+        "Times Kueue admitted the trainer Job; more than one after a preemption by Kueue"
+            + " (monotonic).")
+    public Integer admissions;
+
+    @JsonPropertyDescription("When the job last started waiting in the queue (RFC 3339).")
+    public String queuedSince;
   }
 
   /** Evaluation results. */

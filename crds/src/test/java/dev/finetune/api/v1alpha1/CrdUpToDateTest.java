@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class CrdUpToDateTest {
   static final String FILE = "finetunejobs.finetune.dev-v1.yml";
   static final List<String> COLUMN_ORDER =
-      List.of("Phase", "Progress", "ROUGE-L", "Delta", "Accelerator", "Nodes", "Age");
+      List.of("Phase", "Queue", "Progress", "ROUGE-L", "Delta", "Accelerator", "Nodes", "Age");
 
   /** The generator orders printer columns by JSON path; kubectl shows them in CRD order. */
   static String render(Path generated) throws IOException {

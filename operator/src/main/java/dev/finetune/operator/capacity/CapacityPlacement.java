@@ -30,12 +30,10 @@ public final class CapacityPlacement {
 
   /**
    * Whether Kueue admits this job (spec.queue is set): then Kueue's ProvisioningRequest admission
-   * check makes the request and Kueue unsuspends the Job, so the operator does neither. spec.queue
-   * is not part of this API version yet, so no job is queued; this is the one place that changes
-   * when it is.
+   * check makes the request and Kueue unsuspends the Job, so the operator does neither.
    */
   public static boolean queuedByKueue(FineTuneJob job) {
-    return false;
+    return dev.finetune.operator.children.TrainerJob.queue(job) != null;
   }
 
   /** The Job for this job's provisioning mode (unchanged for managed, existing, autoprovision). */

@@ -57,7 +57,14 @@ public final class FlexStart {
     Map<String, Object> spec = new LinkedHashMap<>();
     spec.put("provisioningClassName", CLASS);
     spec.put("parameters", Map.of("maxRunDurationSeconds", Long.toString(maxRunSeconds)));
-    spec.put("podSets", List.of(Map.of("count", 1, "podTemplateRef", Map.of("name", name(job)))));
+    spec.put(
+        "podSets",
+        List.of(
+            Map.of(
+                "count",
+                dev.finetune.operator.children.TrainerJob.nodes(job),
+                "podTemplateRef",
+                Map.of("name", name(job)))));
     GenericKubernetesResource pr = new GenericKubernetesResource();
     pr.setApiVersion(API_VERSION);
     pr.setKind(KIND);

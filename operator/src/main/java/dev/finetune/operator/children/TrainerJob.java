@@ -38,6 +38,11 @@ public final class TrainerJob {
   public static final String NODE_POOL_LABEL = "cloud.google.com/gke-nodepool";
   public static final String SPOT_LABEL = "cloud.google.com/gke-spot";
 
+  /** Kueue's label naming the LocalQueue of a workload (spec.queue). */
+  public static final String QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
+
+  private static final String KUEUE_PREFIX = "kueue.x-k8s.io/";
+
   /** Set in the pod when the operator's local-cluster setting lets the trainer use the CPU. */
   public static final String ALLOW_CPU_ENV = "FINETUNE_ALLOW_CPU";
 
@@ -100,6 +105,13 @@ public final class TrainerJob {
       PodSettings pod) {
     String name = Labels.childName(job);
     Map<String, String> labels = Labels.forChild(job, "trainer");
+    // Kueue's labels come from spec.queue alone, never from the FineTuneJob's own labels.
+    labels.keySet().removeIf(k -> k.startsWith(KUEUE_PREFIX));
+    String queue = queue(job);
+    Map<String, String> jobLabels = new LinkedHashMap<>(labels);
+    if (queue != null) {
+      jobLabels.put(QUEUE_LABEL, queue);
+    }
     Map<String, String> annotations = new LinkedHashMap<>();
     annotations.put(Owners.OWNER_NAME, job.getMetadata().getName());
     annotations.put(Owners.OWNER_NAMESPACE, job.getMetadata().getNamespace());
@@ -204,11 +216,13 @@ public final class TrainerJob {
             .withNewMetadata()
             .withName(name)
             .withNamespace(job.getMetadata().getNamespace())
-            .withLabels(labels)
+            .withLabels(jobLabels)
             .withAnnotations(annotations)
             .withOwnerReferences(Owners.controllerRef(job))
             .endMetadata()
             .withNewSpec()
+            // With a queue, Kueue admits the Job by unsuspending it; the operator never does.
+            .withSuspend(queue == null ? null : Boolean.TRUE)
             .withBackoffLimit(backoffLimit)
             .withActiveDeadlineSeconds(Durations.parseSeconds(maxRuntime(job)))
             .withNewPodFailurePolicy()
@@ -340,6 +354,17 @@ public final class TrainerJob {
         .withValues(EXIT_BAD_INPUT)
         .endOnExitCodes()
         .build();
+  }
+
+  /** The Kueue LocalQueue of the job (spec.queue), or null. */
+  public static String queue(FineTuneJob job) {
+    String q = job.getSpec() == null ? null : job.getSpec().queue;
+    return q == null || q.isEmpty() ? null : q;
+  }
+
+  /** Whether the Job is suspended (waiting for Kueue, or preempted by it). */
+  public static boolean suspended(Job job) {
+    return job.getSpec() != null && Boolean.TRUE.equals(job.getSpec().getSuspend());
   }
 
   static String maxRuntime(FineTuneJob job) {

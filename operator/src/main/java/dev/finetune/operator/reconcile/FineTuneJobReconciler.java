@@ -239,6 +239,7 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
     }
     events.cleanupBlocked(context.getClient(), job, before, status, ctx.now());
     events.waiting(context.getClient(), job, before, status, ctx.now());
+    events.queue(context.getClient(), job, before, status, ctx.now());
     beforeStatusWrite.accept(job, status);
     if (job.getMetadata().getDeletionTimestamp() != null) {
       // Being deleted: no optimistic lock (the release is idempotent and the grants only

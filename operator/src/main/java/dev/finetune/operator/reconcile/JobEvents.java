@@ -143,6 +143,43 @@ final class JobEvents {
     }
   }
 
+  /**
+   * One Event when the trainer's place in Kueue changes (Queued, Admitted, QueueNotFound,
+   * KueueNotInstalled); nothing while it stays. Named per admission round, so a job queued again
+   * after a preemption by Kueue gets its own Queued and Admitted Events.
+   */
+  void queue(
+      KubernetesClient client,
+      FineTuneJob job,
+      FineTuneJobStatus before,
+      FineTuneJobStatus after,
+      Instant now) {
+    FineTuneJobStatus.QueueStatus was = before.training == null ? null : before.training.queue;
+    FineTuneJobStatus.QueueStatus is = after.training == null ? null : after.training.queue;
+    if (is == null || is.state == null || (was != null && Objects.equals(was.state, is.state))) {
+      return;
+    }
+    int round = is.admissions == null ? 0 : is.admissions;
+    boolean admitted = "Admitted".equals(is.state);
+    boolean trouble = "QueueNotFound".equals(is.state) || "KueueNotInstalled".equals(is.state);
+    String message =
+        admitted
+            ? "Kueue admitted the trainer Job to ClusterQueue "
+                + is.clusterQueue
+                + " (LocalQueue "
+                + is.localQueue
+                + ")"
+            : after.message == null ? is.state : after.message;
+    record(
+        client,
+        job,
+        is.state.toLowerCase(Locale.ROOT) + "-" + (admitted ? round - 1 : round),
+        trouble ? "Warning" : "Normal",
+        is.state,
+        message,
+        now);
+  }
+
   private void record(
       KubernetesClient client,
       FineTuneJob job,

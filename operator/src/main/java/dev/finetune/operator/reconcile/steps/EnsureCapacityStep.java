@@ -133,6 +133,10 @@ public final class EnsureCapacityStep implements Step {
   }
 
   private static StepResult ready(JobContext ctx, String reason, String message) {
+    if (dev.finetune.operator.children.TrainerJob.queue(ctx.job()) != null) {
+      // Capacity is provisioned; Kueue decides when the trainer may use it.
+      return QueueAdmission.admit(ctx, message);
+    }
     ctx.condition(Conditions.CAPACITY_READY, Conditions.TRUE, reason, message);
     ctx.condition(Conditions.READY, Conditions.FALSE, "Training", "starting the trainer");
     ctx.phase(Phase.Training, "starting the trainer");

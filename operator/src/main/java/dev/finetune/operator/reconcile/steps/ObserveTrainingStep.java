@@ -56,6 +56,9 @@ public final class ObserveTrainingStep implements Step {
       return new LaunchTrainerStep().run(ctx);
     }
     Job job = maybeJob.get();
+    if (TrainerJob.queue(ctx.job()) != null && TrainerJob.suspended(job)) {
+      return QueueAdmission.preempted(ctx, job);
+    }
     // A Service deleted under a running group is made again (the pods need their DNS names).
     if (LaunchTrainerStep.ensureService(ctx) instanceof Ownership.NameInUse n) {
       return ctx.fail(Conditions.TRAINING_COMPLETE, LaunchTrainerStep.NAME_IN_USE, n.message());
