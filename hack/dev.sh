@@ -53,6 +53,9 @@ log "images: $trainer_image $operator_image ($((SECONDS - t0))s)"
 # --- control plane, real node
 kubeconfig="$("$repo/hack/cluster.sh" up "$name")"
 export KUBECONFIG="$kubeconfig"
+# Here everything runs for real: no pod may land on a kwok node, where it would only be simulated
+# (a trainer pod there "completes" at once without training).
+kubectl taint nodes -l type=kwok finetune.dev/simulated=true:NoSchedule --overwrite >/dev/null
 node="$("$repo/hack/node.sh" up "$name")"
 "$repo/hack/node.sh" load "$name" "$trainer_image" "$operator_image"
 log "node $node Ready with the images ($((SECONDS - t0))s)"
