@@ -137,6 +137,8 @@ public final class ObserveTrainingStep implements Step {
         .count();
   }
 
+  private static final Set<String> STARTED = Set.of("Running", "Succeeded", "Failed");
+
   /**
    * The capacity the trainer got, from the labels of the node its newest pod was scheduled to
    * (spot, reservation, flex-start or on-demand). The node is read once per node, not per poll.
@@ -145,9 +147,12 @@ public final class ObserveTrainingStep implements Step {
     if (hw == null) {
       return;
     }
+    // From a pod that has started, not one only scheduled: the record then rides along with the
+    // write that counts the attempt, instead of costing a status write of its own.
     Optional<String> node =
         pods.stream()
             .filter(p -> p.getSpec() != null && p.getSpec().getNodeName() != null)
+            .filter(p -> p.getStatus() != null && STARTED.contains(p.getStatus().getPhase()))
             .max(
                 Comparator.comparing(
                     (Pod p) -> p.getMetadata().getCreationTimestamp(),
