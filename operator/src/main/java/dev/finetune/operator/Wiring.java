@@ -76,6 +76,12 @@ public final class Wiring {
     }
   }
 
+  /**
+   * How long a dataset validation, a model's config or an evaluation stays after it is handed out,
+   * for a reconcile that failed before recording it: longer than the longest error backoff.
+   */
+  static final java.time.Duration KEEP_RESULTS = java.time.Duration.ofMinutes(15);
+
   public static Flow.Ports ports(OperatorConfig config) {
     return ports(config, GcpClients.fromConfig(config), prices(config));
   }
@@ -89,7 +95,8 @@ public final class Wiring {
     GoogleCloudStorage store = gcp.storage();
     return new Flow.Ports(
         new StorageDatasetCheck(
-            store, new AsyncWork<DatasetValidationResult>("dataset-validation", 2)),
+            store,
+            AsyncWork.<DatasetValidationResult>keeping("dataset-validation", 2, KEEP_RESULTS)),
         new ModelSizing(
             new AcceleratorSizer(prices),
             HubModelConfigSource.fromEnvironment(System.getenv()),
@@ -101,11 +108,12 @@ public final class Wiring {
                     throw new UncheckedIOException(e);
                   }
                 }),
-            new AsyncWork<ModelSize>("model-config", 1)),
+            AsyncWork.<ModelSize>keeping("model-config", 1, KEEP_RESULTS)),
         identity(config, gcp),
         capacity(config, gcp),
         new StorageProgressSource(store, config.progressPollInterval(), Clock.systemUTC()),
-        new StorageEvaluation(store, new AsyncWork<Evaluation.Outcome>("evaluation", 2)),
+        new StorageEvaluation(
+            store, AsyncWork.<Evaluation.Outcome>keeping("evaluation", 2, KEEP_RESULTS)),
         prices);
   }
 

@@ -59,6 +59,8 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
   private final Clock clock;
   private final JobEvents events;
   private volatile BiConsumer<FineTuneJob, FineTuneJobStatus> beforeStatusWrite = (j, s) -> {};
+  private final java.util.Map<String, java.util.concurrent.atomic.AtomicLong>
+      conflictsByLastWriter = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicLong conflicts =
       new java.util.concurrent.atomic.AtomicLong();
   private final RecentWrites recent = new RecentWrites();
@@ -310,14 +312,57 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
               .get();
       if (fresh == null
           || !Objects.equals(fresh.getMetadata().getUid(), job.getMetadata().getUid())) {
+        conflictsByLastWriter
+            .computeIfAbsent("(gone)", k -> new java.util.concurrent.atomic.AtomicLong())
+            .incrementAndGet();
         return false;
       }
+      String writer = lastWriter(fresh);
+      conflictsByLastWriter
+          .computeIfAbsent(writer, k -> new java.util.concurrent.atomic.AtomicLong())
+          .incrementAndGet();
+      LOG.debug(
+          "{}/{}: status write from resourceVersion {} refused; the object is at {}, last written"
+              + " by {}",
+          job.getMetadata().getNamespace(),
+          job.getMetadata().getName(),
+          job.getMetadata().getResourceVersion(),
+          fresh.getMetadata().getResourceVersion(),
+          writer);
       recent.wrote(job, fresh);
       return true;
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       LOG.debug("could not read {} back after a conflict: {}", job.getMetadata().getName(), e);
       return false;
     }
+  }
+
+  /**
+   * Who wrote the object last, from its managedFields (the newest entry; several in the same second
+   * are all named): "manager operation[/subresource]".
+   */
+  static String lastWriter(FineTuneJob fresh) {
+    var fields = fresh.getMetadata().getManagedFields();
+    if (fields == null || fields.isEmpty()) {
+      return "(unknown)";
+    }
+    String newest =
+        fields.stream()
+            .map(f -> f.getTime() == null ? "" : f.getTime())
+            .max(String::compareTo)
+            .orElse("");
+    return fields.stream()
+        .filter(f -> newest.equals(f.getTime() == null ? "" : f.getTime()))
+        .map(
+            f ->
+                f.getManager()
+                    + " "
+                    + f.getOperation()
+                    + (f.getSubresource() == null || f.getSubresource().isEmpty()
+                        ? ""
+                        : "/" + f.getSubresource()))
+        .sorted()
+        .collect(java.util.stream.Collectors.joining(" + "));
   }
 
   /** The status write met a newer object: reconcile again from that one. */
@@ -336,6 +381,13 @@ public class FineTuneJobReconciler implements Reconciler<FineTuneJob>, Cleaner<F
    */
   public long staleReadsAvoided() {
     return recent.staleReadsAvoided();
+  }
+
+  /** The refused status writes by who had written the object last (see {@link #lastWriter}). */
+  public String conflictsByLastWriter() {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    conflictsByLastWriter.forEach((k, v) -> out.put(k, v.get()));
+    return out.toString();
   }
 
   /** Status writes refused because a newer object was there (409), since start. */

@@ -15,8 +15,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * and the reconcile that follows reads the version before the last write (then its status write is
  * refused with 409 and the job is reconciled again from a cache that is still behind). Here a
  * version is known to be older without reading resourceVersions as numbers (Kubernetes keeps them
- * opaque): it is one this operator read or wrote before its last write of that object. A version
- * not seen here (someone else's write, a deletion) is newer, and wins.
+ * opaque before KEP-5504): it is one this operator read or wrote before its last write of that
+ * object, or, where the API server's versions are comparable integers (etcd's are, and Kubernetes
+ * 1.35 guarantees it), a smaller one: the version JOSDK's finalizer write started from, which this
+ * operator never saw, is older too. A version newer than the last write here (someone else's write,
+ * a deletion) wins.
  */
 final class RecentWrites {
   /** How many older versions are remembered per job; a watch further behind is not expected. */
@@ -52,12 +55,22 @@ final class RecentWrites {
       return given;
     }
     String rv = given.getMetadata().getResourceVersion();
-    if (rv != null && e.older().contains(rv)) {
+    int order = compare(rv, e.newest().getMetadata().getResourceVersion());
+    boolean older = order == NOT_COMPARABLE ? rv != null && e.older().contains(rv) : order < 0;
+    if (older) {
       staleReadsAvoided.incrementAndGet();
       return e.newest();
     }
-    // The watch has caught up (this is the version written here), or someone else wrote a newer
-    // one: from now on the cache is right.
+    if (order == 0
+        || (order == NOT_COMPARABLE
+            && rv != null
+            && rv.equals(e.newest().getMetadata().getResourceVersion()))) {
+      // The version written here. It may come from JOSDK's cache of the write rather than from the
+      // watch, and an older watch event still on its way evicts that: the entry stays (until it
+      // times out) to catch the older version then.
+      return given;
+    }
+    // Someone else wrote a newer one: from now on the cache is right.
     entries.remove(key, e);
     return given;
   }
@@ -106,6 +119,37 @@ final class RecentWrites {
   /** Reconciles that would have started from a version older than one written here. */
   long staleReadsAvoided() {
     return staleReadsAvoided.get();
+  }
+
+  static final int NOT_COMPARABLE = Integer.MIN_VALUE;
+
+  /**
+   * Compares two resourceVersions of one resource as KEP-5504 (stable in Kubernetes 1.35) defines
+   * them: positive decimal integers without leading zeros, the longer one the newer. A version that
+   * is not of that form (an API server of another kind) compares as {@link #NOT_COMPARABLE}, and
+   * only the versions remembered here tell older from newer.
+   */
+  static int compare(String a, String b) {
+    if (!wellFormed(a) || !wellFormed(b)) {
+      return NOT_COMPARABLE;
+    }
+    if (a.length() != b.length()) {
+      return a.length() < b.length() ? -1 : 1;
+    }
+    return Integer.signum(a.compareTo(b));
+  }
+
+  private static boolean wellFormed(String rv) {
+    if (rv == null || rv.isEmpty() || rv.charAt(0) == '0') {
+      return false;
+    }
+    for (int i = 0; i < rv.length(); i++) {
+      char c = rv.charAt(i);
+      if (c < '0' || c > '9') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String key(FineTuneJob job) {

@@ -244,6 +244,9 @@ class ScaleBench {
     json.append("  \"staleReadsAvoided\": ")
         .append(counter(operator, "staleReadsAvoided"))
         .append(",\n");
+    json.append("  \"conflictsByLastWriter\": \"")
+        .append(text(operator, "conflictsByLastWriter"))
+        .append("\",\n");
     json.append("  \"stepsMs\": \"").append(steps(operator)).append("\",\n");
     json.append("  \"reconciles\": ").append(pct[2]).append(",\n");
     json.append("  \"liveHeapMbAfterFullGc\": ").append(heap / 1e6).append(",\n");
@@ -438,6 +441,15 @@ class ScaleBench {
       return (long) operator.reconciler().getClass().getMethod(name).invoke(operator.reconciler());
     } catch (ReflectiveOperationException e) {
       return -1;
+    }
+  }
+
+  static String text(FineTuneOperator operator, String name) {
+    try {
+      return String.valueOf(
+          operator.reconciler().getClass().getMethod(name).invoke(operator.reconciler()));
+    } catch (ReflectiveOperationException e) {
+      return "(not counted)";
     }
   }
 

@@ -94,6 +94,21 @@ class ReconcileErrorsIT {
         .filter(c -> Kstatus.RECONCILE_ERROR.equals(c.getReason()));
   }
 
+  double forbiddenReconciles() throws Exception {
+    var r =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + operator.httpPort() + "/metrics"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    return r.body()
+        .lines()
+        .filter(l -> l.startsWith("finetune_reconcile_errors_total{reason=\"Forbidden\"}"))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
   RunningOperator start(String ns) throws Exception {
     operator =
         new RunningOperator(
@@ -266,9 +281,45 @@ class ReconcileErrorsIT {
               return c;
             })
         .start();
-    client.resource(job(ns, "norights")).create();
-    await().atMost(WAIT).until(() -> stalledByError(status(ns, "norights")).isPresent());
-    FineTuneJobStatus s = status(ns, "norights");
+    List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (io.fabric8.kubernetes.client.Watch w =
+        client
+            .resources(FineTuneJob.class)
+            .inNamespace(ns)
+            .withName("norights")
+            .watch(
+                new io.fabric8.kubernetes.client.Watcher<FineTuneJob>() {
+                  @Override
+                  public void eventReceived(Action action, FineTuneJob j) {
+                    if (j.getStatus() != null && j.getStatus().message != null) {
+                      messages.add(j.getStatus().message);
+                    }
+                  }
+
+                  @Override
+                  public void onClose(io.fabric8.kubernetes.client.WatcherException e) {}
+                })) {
+      client.resource(job(ns, "norights")).create();
+      // Witness of the retries: the operator's own count of reconciles refused with a 403.
+      await().atMost(WAIT).until(() -> forbiddenReconciles() >= 3);
+    }
+    FineTuneJobStatus s =
+        await()
+            .atMost(WAIT)
+            .until(() -> status(ns, "norights"), st -> stalledByError(st).isPresent());
+    // The dataset was validated once: a retry starts from the kept result, so it neither reads
+    // the dataset again nor shows "reading gs://..." between two refusals.
+    int firstError = -1;
+    for (int i = 0; i < messages.size(); i++) {
+      if (messages.get(i).startsWith("reconcile failed")) {
+        firstError = i;
+        break;
+      }
+    }
+    assertThat(firstError).as("messages seen: %s", messages).isNotNegative();
+    assertThat(messages.subList(firstError, messages.size()))
+        .as("messages seen: %s", messages)
+        .allMatch(m -> m.startsWith("reconcile failed"));
     assertThat(s.message)
         .contains("Forbidden (check the operator's RBAC in deploy/base/rbac.yaml) (403)")
         .contains(user)
