@@ -204,8 +204,10 @@ class ReconcileErrorsIT {
 
     start(ns).start();
     client.resource(job(ns, "frozen")).create();
-    await().atMost(WAIT).until(() -> stalledByError(status(ns, "frozen")).isPresent());
-    FineTuneJobStatus s = status(ns, "frozen");
+    FineTuneJobStatus s =
+        await()
+            .atMost(WAIT)
+            .until(() -> status(ns, "frozen"), st -> stalledByError(st).isPresent());
     assertThat(s.message)
         .startsWith("reconcile failed (retrying in ")
         .contains("Invalid (rejected by the API server or an admission policy) (422)")
